@@ -1,0 +1,8 @@
+//! eidas-node: Norway's eIDAS node (Proxy-Service and Connector) as a library. The layers follow
+//! ARCHITECTURE.md; a layer imports only layers below it. `xml`, `crypto` and `xmlsec` do no I/O
+//! and never read the clock.
+#![deny(unsafe_code)]
+
+pub mod crypto;
+pub mod xml;
+pub mod xmlsec;

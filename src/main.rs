@@ -1,0 +1,383 @@
+//! The `eidas-node` command line: the node itself (`demo`, later `serve`) and the operator and
+//! auditor tools (`xml …`, `keys …`). Results go to stdout, reasons and warnings to stderr; exit 0
+//! for success, 1 for a refusal, 2 for a usage error.
+
+use anyhow::{Context, Result, anyhow};
+use clap::{Args, Parser, Subcommand};
+use eidas_node::crypto::alg::SignatureAlgorithm;
+use eidas_node::crypto::generate::{KeyKind, generate};
+use eidas_node::crypto::{Certificate, KeyPolicy, PrivateKey, PublicKey, SoftwareSigner};
+use eidas_node::xml::{self, Document, Limits, NodeId};
+use eidas_node::xmlsec::c14n::{self, Method};
+use eidas_node::xmlsec::{dsig, enc, ns};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "eidas-node", version, about = "Norway's eIDAS node: Proxy-Service and Connector")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run everything on loopback with built-in test peers, ready in a browser.
+    Demo,
+    /// XML security tools (canonicalize, verify, sign, encrypt, decrypt), like xmlsec1's.
+    #[command(subcommand)]
+    Xml(XmlCommand),
+    /// Key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum XmlCommand {
+    /// Print the exclusive C14N of a document or of one element.
+    C14n(C14nArgs),
+    /// Verify an enveloped signature with a trusted key; exit 0 when valid, 1 when not.
+    Verify(VerifyArgs),
+    /// Add an enveloped signature over one element.
+    Sign(SignArgs),
+    /// Replace one element by an xenc:EncryptedData for a recipient certificate.
+    Encrypt(EncryptArgs),
+    /// Decrypt the (first) xenc:EncryptedData and print the document with the plaintext in place.
+    Decrypt(DecryptArgs),
+}
+
+#[derive(Args)]
+struct C14nArgs {
+    /// Keep comments (exc-c14n#WithComments).
+    #[arg(long)]
+    with_comments: bool,
+    /// InclusiveNamespaces PrefixList, e.g. "p1 p2 #default".
+    #[arg(long, value_name = "PREFIXES")]
+    inclusive_prefixes: Option<String>,
+    /// Inclusive C14N 1.0 instead of exclusive (for comparing documents).
+    #[arg(long, conflicts_with = "inclusive_prefixes")]
+    inclusive: bool,
+    /// Canonicalize the element with this ID (ID, Id or id attribute).
+    #[arg(long, value_name = "ID", conflicts_with = "element")]
+    element_id: Option<String>,
+    /// Canonicalize the first element with this expanded name, '{namespace-uri}local'.
+    #[arg(long, value_name = "NAME")]
+    element: Option<String>,
+    file: PathBuf,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Trusted certificate or public key (PEM or DER); may be given several times.
+    #[arg(long = "trusted-key", value_name = "FILE", required = true)]
+    trusted_keys: Vec<PathBuf>,
+    /// Also allow a whole-document Reference URI="" (same narrow transforms).
+    #[arg(long)]
+    any_reference: bool,
+    /// Verify the signature of the element with this ID (default: the signed element).
+    #[arg(long, value_name = "ID")]
+    element_id: Option<String>,
+    /// Accept RSA PKCS#1 v1.5 signatures (outside the eIDAS profile).
+    #[arg(long)]
+    allow_legacy_rsa: bool,
+    file: PathBuf,
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// Private key (PEM or DER; PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PEM")]
+    key: PathBuf,
+    /// Certificate of the key, put in KeyInfo.
+    #[arg(long, value_name = "PEM")]
+    cert: PathBuf,
+    #[arg(long, value_name = "ID")]
+    element_id: String,
+    /// Signature algorithm URI (default: RSASSA-PSS SHA-256 for RSA, ECDSA with the curve's hash).
+    #[arg(long, value_name = "URI")]
+    alg: Option<String>,
+    file: PathBuf,
+}
+
+#[derive(Args)]
+struct EncryptArgs {
+    /// Recipient certificate (RSA: RSA-OAEP; EC: ECDH-ES + ConcatKDF + kw-aes256).
+    #[arg(long, value_name = "PEM")]
+    cert: PathBuf,
+    #[arg(long, value_name = "ID")]
+    element_id: String,
+    /// Content encryption: aes128-gcm, aes192-gcm or aes256-gcm.
+    #[arg(long, default_value = "aes256-gcm")]
+    content: String,
+    file: PathBuf,
+}
+
+#[derive(Args)]
+struct DecryptArgs {
+    /// Private key (PEM or DER; PKCS#8, PKCS#1 or SEC1); may be given several times.
+    #[arg(long = "key", value_name = "FILE", required = true)]
+    keys: Vec<PathBuf>,
+    file: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generate a key and a self-signed certificate (key.pem, cert.pem).
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// ec-p256, ec-p384, ec-p521, rsa-3072 or rsa-4096.
+    #[arg(long)]
+    kind: String,
+    /// Subject country (C=), two letters.
+    #[arg(long)]
+    country: String,
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Subject common name.
+    #[arg(long, default_value = "eidas-node")]
+    cn: String,
+    /// Validity in days.
+    #[arg(long, default_value_t = 730)]
+    days: u32,
+}
+
+/// A refusal (exit 1) as opposed to a usage error (exit 2).
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn refused(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(Refused(e.to_string()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo => demo(),
+        Command::Xml(x) => match x {
+            XmlCommand::C14n(a) => xml_c14n(a),
+            XmlCommand::Verify(a) => xml_verify(a),
+            XmlCommand::Sign(a) => xml_sign(a),
+            XmlCommand::Encrypt(a) => xml_encrypt(a),
+            XmlCommand::Decrypt(a) => xml_decrypt(a),
+        },
+        Command::Keys(KeysCommand::Generate(a)) => keys_generate(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Refused>().is_some() => {
+            eprintln!("refused: {e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn demo() -> Result<()> {
+    println!(
+        "eidas-node demo is not there yet.\n\
+         What exists today: the XML security core and its operator tools —\n\
+         \x20 eidas-node xml c14n|verify|sign|encrypt|decrypt …\n\
+         \x20 eidas-node keys generate --kind ec-p256 --country NO --out DIR\n\
+         Still to come: the Proxy-Service and Connector flows, the built-in test ID-porten and the\n\
+         demo country XE that this command will start on loopback (see the open issues)."
+    );
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn parse_doc(path: &Path) -> Result<Document> {
+    xml::parse(&read(path)?, &Limits::default())
+        .map_err(|e| refused(format!("{}: {e}", path.display())))
+}
+
+fn warn_policy(what: &str, key: &PublicKey) {
+    if let Err(e) = key.check_policy(&KeyPolicy::EIDAS) {
+        eprintln!("warning: {what}: {e}");
+    }
+}
+
+fn element_by_id(doc: &Document, id: &str) -> Result<NodeId> {
+    let mut found = doc.elements_with_id(id);
+    match (found.next(), found.next()) {
+        (Some(e), None) => Ok(e.id()),
+        (None, _) => Err(refused(format!("no element with ID {id:?}"))),
+        (Some(_), Some(_)) => Err(refused(format!("ID {id:?} occurs more than once"))),
+    }
+}
+
+fn element_by_name(doc: &Document, name: &str) -> Result<NodeId> {
+    let (ns, local) = match name.strip_prefix('{') {
+        Some(rest) => {
+            let (ns, local) = rest
+                .split_once('}')
+                .ok_or_else(|| anyhow!("--element takes '{{namespace-uri}}local'"))?;
+            (Some(ns), local)
+        }
+        None => (None, name),
+    };
+    doc.elements()
+        .find(|e| e.local() == local && e.ns() == ns)
+        .map(|e| e.id())
+        .ok_or_else(|| refused(format!("no element {name}")))
+}
+
+fn xml_c14n(a: C14nArgs) -> Result<()> {
+    let doc = parse_doc(&a.file)?;
+    let apex = match (&a.element_id, &a.element) {
+        (Some(id), _) => Some(element_by_id(&doc, id)?),
+        (None, Some(name)) => Some(element_by_name(&doc, name)?),
+        (None, None) => None,
+    };
+    let opts = c14n::Options {
+        method: if a.inclusive { Method::Inclusive } else { Method::Exclusive },
+        with_comments: a.with_comments,
+        inclusive_prefixes: a
+            .inclusive_prefixes
+            .as_deref()
+            .unwrap_or("")
+            .split_ascii_whitespace()
+            .map(str::to_string)
+            .collect(),
+    };
+    let out = c14n::canonicalize(&doc, apex, None, &opts);
+    std::io::stdout().write_all(&out)?;
+    Ok(())
+}
+
+fn xml_verify(a: VerifyArgs) -> Result<()> {
+    let mut keys = Vec::new();
+    for p in &a.trusted_keys {
+        let key = PublicKey::load(&read(p)?)
+            .map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        warn_policy(&p.display().to_string(), &key);
+        keys.push(key);
+    }
+    let doc = parse_doc(&a.file)?;
+    let element = match &a.element_id {
+        Some(id) => element_by_id(&doc, id)?,
+        None => dsig::find_signed_element(&doc).map_err(refused)?,
+    };
+    let opts = dsig::VerifyOptions {
+        allow_legacy_rsa: a.allow_legacy_rsa,
+        allow_whole_document: a.any_reference,
+    };
+    let v = dsig::verify_element(&doc, element, &keys, &opts).map_err(refused)?;
+    let e = v.element();
+    println!(
+        "OK: {} {} signed with {} (digest {}) by trusted key {}",
+        e.expanded_name(),
+        e.id_value().map(|i| format!("ID={i}")).unwrap_or_else(|| "(document)".into()),
+        v.algorithm().uri(),
+        v.digest_algorithm().uri(),
+        a.trusted_keys[v.key_index()].display()
+    );
+    Ok(())
+}
+
+fn xml_sign(a: SignArgs) -> Result<()> {
+    let key = PrivateKey::load(&read(&a.key)?).map_err(|e| anyhow!("{}: {e}", a.key.display()))?;
+    let cert = Certificate::load(&read(&a.cert)?).map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
+    warn_policy(&a.key.display().to_string(), key.public_key());
+    let alg = match &a.alg {
+        Some(u) => Some(SignatureAlgorithm::from_uri(u, false).map_err(|e| anyhow!("--alg: {e}"))?),
+        None => None,
+    };
+    let signer = SoftwareSigner::new(key, alg, Some(cert)).map_err(|e| anyhow!("{e}"))?;
+    let doc = parse_doc(&a.file)?;
+    let element = element_by_id(&doc, &a.element_id)?;
+    let out = dsig::sign_element(&doc, element, &signer).map_err(refused)?;
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+fn xml_encrypt(a: EncryptArgs) -> Result<()> {
+    let cert = Certificate::load(&read(&a.cert)?).map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
+    warn_policy(&a.cert.display().to_string(), cert.public_key());
+    let content = eidas_node::crypto::alg::ContentEncryption::from_uri(&format!(
+        "http://www.w3.org/2009/xmlenc11#{}",
+        a.content
+    ))
+    .map_err(|e| anyhow!("--content: {e}"))?;
+    let doc = parse_doc(&a.file)?;
+    let element = element_by_id(&doc, &a.element_id)?;
+    let opts = enc::EncryptOptions {
+        content,
+        transport: None,
+    };
+    let out = enc::encrypt_element(&doc, element, &cert, &opts).map_err(refused)?;
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+fn xml_decrypt(a: DecryptArgs) -> Result<()> {
+    let mut keys = Vec::new();
+    for p in &a.keys {
+        let key = PrivateKey::load(&read(p)?).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        warn_policy(&p.display().to_string(), key.public_key());
+        keys.push(key);
+    }
+    let doc = parse_doc(&a.file)?;
+    let ed = doc
+        .elements()
+        .find(|e| e.is(ns::XENC, "EncryptedData"))
+        .ok_or_else(|| refused("no xenc:EncryptedData in the document"))?;
+    let out = enc::decrypt_in_place(&doc, ed.id(), &keys, &Limits::default()).map_err(refused)?;
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+fn keys_generate(a: GenerateArgs) -> Result<()> {
+    let kind = KeyKind::parse(&a.kind)
+        .ok_or_else(|| anyhow!("--kind must be ec-p256, ec-p384, ec-p521, rsa-3072 or rsa-4096"))?;
+    if a.country.len() != 2 || !a.country.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(anyhow!("--country takes two capital letters, e.g. NO"));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let g = generate(kind, &a.cn, &a.country, now - 60, a.days).map_err(|e| anyhow!("{e}"))?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let key_path = a.out.join("key.pem");
+    write_private(&key_path, g.key.pkcs8_pem().as_bytes())?;
+    std::fs::write(a.out.join("cert.pem"), g.cert.to_pem())?;
+    println!(
+        "{}: {} key for {}\n{}: self-signed certificate, valid {} days",
+        key_path.display(),
+        g.key.public_key().describe(),
+        g.cert.subject(),
+        a.out.join("cert.pem").display(),
+        a.days
+    );
+    Ok(())
+}
+
+fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(data)?;
+    Ok(())
+}
