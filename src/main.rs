@@ -6,7 +6,9 @@ use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand};
 use eidas_node::crypto::alg::SignatureAlgorithm;
 use eidas_node::crypto::generate::{KeyKind, generate};
-use eidas_node::crypto::{Certificate, KeyPolicy, PrivateKey, PublicKey, SoftwareSigner};
+use eidas_node::crypto::{
+    Certificate, CryptoError, KeyPolicy, PrivateKey, PublicKey, SoftwareSigner,
+};
 use eidas_node::xml::{self, Document, Limits, NodeId};
 use eidas_node::xmlsec::c14n::{self, Method};
 use eidas_node::xmlsec::{dsig, enc, ns};
@@ -15,7 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "eidas-node", version, about = "Norway's eIDAS node: Proxy-Service and Connector")]
+#[command(
+    name = "eidas-node",
+    version,
+    about = "Norway's eIDAS node: Proxy-Service and Connector"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -247,7 +253,11 @@ fn xml_c14n(a: C14nArgs) -> Result<()> {
         (None, None) => None,
     };
     let opts = c14n::Options {
-        method: if a.inclusive { Method::Inclusive } else { Method::Exclusive },
+        method: if a.inclusive {
+            Method::Inclusive
+        } else {
+            Method::Exclusive
+        },
         with_comments: a.with_comments,
         inclusive_prefixes: a
             .inclusive_prefixes
@@ -265,8 +275,11 @@ fn xml_c14n(a: C14nArgs) -> Result<()> {
 fn xml_verify(a: VerifyArgs) -> Result<()> {
     let mut keys = Vec::new();
     for p in &a.trusted_keys {
-        let key = PublicKey::load(&read(p)?)
-            .map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        let key = PublicKey::load(&read(p)?).map_err(|e| match e {
+            // A key of a kind the profile does not know is a refusal, not a usage error.
+            CryptoError::UnsupportedKey(_) => refused(format!("{}: {e}", p.display())),
+            _ => anyhow!("{}: {e}", p.display()),
+        })?;
         warn_policy(&p.display().to_string(), &key);
         keys.push(key);
     }
@@ -284,7 +297,9 @@ fn xml_verify(a: VerifyArgs) -> Result<()> {
     println!(
         "OK: {} {} signed with {} (digest {}) by trusted key {}",
         e.expanded_name(),
-        e.id_value().map(|i| format!("ID={i}")).unwrap_or_else(|| "(document)".into()),
+        e.id_value()
+            .map(|i| format!("ID={i}"))
+            .unwrap_or_else(|| "(document)".into()),
         v.algorithm().uri(),
         v.digest_algorithm().uri(),
         a.trusted_keys[v.key_index()].display()
@@ -294,7 +309,8 @@ fn xml_verify(a: VerifyArgs) -> Result<()> {
 
 fn xml_sign(a: SignArgs) -> Result<()> {
     let key = PrivateKey::load(&read(&a.key)?).map_err(|e| anyhow!("{}: {e}", a.key.display()))?;
-    let cert = Certificate::load(&read(&a.cert)?).map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
+    let cert =
+        Certificate::load(&read(&a.cert)?).map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
     warn_policy(&a.key.display().to_string(), key.public_key());
     let alg = match &a.alg {
         Some(u) => Some(SignatureAlgorithm::from_uri(u, false).map_err(|e| anyhow!("--alg: {e}"))?),
@@ -309,7 +325,8 @@ fn xml_sign(a: SignArgs) -> Result<()> {
 }
 
 fn xml_encrypt(a: EncryptArgs) -> Result<()> {
-    let cert = Certificate::load(&read(&a.cert)?).map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
+    let cert =
+        Certificate::load(&read(&a.cert)?).map_err(|e| anyhow!("{}: {e}", a.cert.display()))?;
     warn_policy(&a.cert.display().to_string(), cert.public_key());
     let content = eidas_node::crypto::alg::ContentEncryption::from_uri(&format!(
         "http://www.w3.org/2009/xmlenc11#{}",
@@ -354,7 +371,8 @@ fn keys_generate(a: GenerateArgs) -> Result<()> {
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
     let g = generate(kind, &a.cn, &a.country, now - 60, a.days).map_err(|e| anyhow!("{e}"))?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
     let key_path = a.out.join("key.pem");
     write_private(&key_path, g.key.pkcs8_pem().as_bytes())?;
     std::fs::write(a.out.join("cert.pem"), g.cert.to_pem())?;

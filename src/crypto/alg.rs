@@ -40,23 +40,62 @@ pub mod uri {
 
     /// Recognised only to name them in a refusal.
     pub const FORBIDDEN: &[(&str, &str)] = &[
-        ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", "RSA PKCS#1 v1.5 with SHA-1"),
+        (
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            "RSA PKCS#1 v1.5 with SHA-1",
+        ),
         ("http://www.w3.org/2000/09/xmldsig#dsa-sha1", "DSA"),
-        ("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1", "ECDSA with SHA-1"),
-        ("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha224", "ECDSA with SHA-224"),
-        ("http://www.w3.org/2007/05/xmldsig-more#sha224-rsa-MGF1", "RSASSA-PSS with SHA-224"),
+        (
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
+            "ECDSA with SHA-1",
+        ),
+        (
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha224",
+            "ECDSA with SHA-224",
+        ),
+        (
+            "http://www.w3.org/2007/05/xmldsig-more#sha224-rsa-MGF1",
+            "RSASSA-PSS with SHA-224",
+        ),
         ("http://www.w3.org/2000/09/xmldsig#hmac-sha1", "HMAC"),
         ("http://www.w3.org/2001/04/xmldsig-more#hmac-sha256", "HMAC"),
         ("http://www.w3.org/2000/09/xmldsig#sha1", "SHA-1 digest"),
-        ("http://www.w3.org/2001/04/xmldsig-more#sha224", "SHA-224 digest"),
-        ("http://www.w3.org/2001/04/xmlenc#ripemd160", "RIPEMD-160 digest"),
-        ("http://www.w3.org/2001/04/xmlenc#aes128-cbc", "AES-CBC content encryption"),
-        ("http://www.w3.org/2001/04/xmlenc#aes192-cbc", "AES-CBC content encryption"),
-        ("http://www.w3.org/2001/04/xmlenc#aes256-cbc", "AES-CBC content encryption"),
-        ("http://www.w3.org/2001/04/xmlenc#tripledes-cbc", "3DES-CBC content encryption"),
-        ("http://www.w3.org/2001/04/xmlenc#rsa-1_5", "RSAES-PKCS1-v1_5 key transport"),
-        ("http://www.w3.org/2001/04/xmlenc#kw-aes192", "AES-192 key wrap"),
-        ("http://www.w3.org/2001/04/xmlenc#kw-tripledes", "3DES key wrap"),
+        (
+            "http://www.w3.org/2001/04/xmldsig-more#sha224",
+            "SHA-224 digest",
+        ),
+        (
+            "http://www.w3.org/2001/04/xmlenc#ripemd160",
+            "RIPEMD-160 digest",
+        ),
+        (
+            "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+            "AES-CBC content encryption",
+        ),
+        (
+            "http://www.w3.org/2001/04/xmlenc#aes192-cbc",
+            "AES-CBC content encryption",
+        ),
+        (
+            "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+            "AES-CBC content encryption",
+        ),
+        (
+            "http://www.w3.org/2001/04/xmlenc#tripledes-cbc",
+            "3DES-CBC content encryption",
+        ),
+        (
+            "http://www.w3.org/2001/04/xmlenc#rsa-1_5",
+            "RSAES-PKCS1-v1_5 key transport",
+        ),
+        (
+            "http://www.w3.org/2001/04/xmlenc#kw-aes192",
+            "AES-192 key wrap",
+        ),
+        (
+            "http://www.w3.org/2001/04/xmlenc#kw-tripledes",
+            "3DES key wrap",
+        ),
     ];
 }
 
@@ -97,7 +136,9 @@ impl DigestAlgorithm {
     }
 
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        aws_lc_rs::digest::digest(self.aws(), data).as_ref().to_vec()
+        aws_lc_rs::digest::digest(self.aws(), data)
+            .as_ref()
+            .to_vec()
     }
 
     pub(crate) fn aws(self) -> &'static aws_lc_rs::digest::Algorithm {

@@ -108,7 +108,10 @@ pub fn self_signed(
     aws_lc_rs::rand::fill(&mut serial).map_err(|_| CryptoError::Rng)?;
     serial[0] &= 0x7f;
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
-    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature, rcgen::KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::KeyEncipherment,
+    ];
     let cert = params.self_signed(&pair).map_err(cert_err)?;
     Certificate::from_der(cert.der())
 }

@@ -118,7 +118,10 @@ impl PublicKey {
         Self::from_spki(&spki, der)
     }
 
-    pub(crate) fn from_spki(spki: &SubjectPublicKeyInfo<'_>, der: &[u8]) -> Result<Self, CryptoError> {
+    pub(crate) fn from_spki(
+        spki: &SubjectPublicKeyInfo<'_>,
+        der: &[u8],
+    ) -> Result<Self, CryptoError> {
         let oid = spki.algorithm.algorithm.to_id_string();
         match oid.as_str() {
             OID_RSA | OID_RSA_PSS => {
@@ -152,7 +155,9 @@ impl PublicKey {
                     spki: der.to_vec(),
                 })
             }
-            other => Err(CryptoError::UnsupportedKey(format!("key algorithm {other}"))),
+            other => Err(CryptoError::UnsupportedKey(format!(
+                "key algorithm {other}"
+            ))),
         }
     }
 
@@ -174,12 +179,16 @@ impl PublicKey {
         if let Some(blocks) = pem::parse(bytes) {
             for b in &blocks {
                 match b.label.as_str() {
-                    "CERTIFICATE" => return Ok(super::Certificate::from_der(&b.der)?.public_key().clone()),
+                    "CERTIFICATE" => {
+                        return Ok(super::Certificate::from_der(&b.der)?.public_key().clone());
+                    }
                     "PUBLIC KEY" => return Self::from_spki_der(&b.der),
                     _ => {}
                 }
             }
-            return Err(CryptoError::BadKey("no CERTIFICATE or PUBLIC KEY block in PEM".into()));
+            return Err(CryptoError::BadKey(
+                "no CERTIFICATE or PUBLIC KEY block in PEM".into(),
+            ));
         }
         match super::Certificate::from_der(bytes) {
             Ok(c) => Ok(c.public_key().clone()),
@@ -348,7 +357,11 @@ fn verify_brainpool(
         }
         _ => false,
     };
-    if ok { Ok(()) } else { Err(CryptoError::BadSignature) }
+    if ok {
+        Ok(())
+    } else {
+        Err(CryptoError::BadSignature)
+    }
 }
 
 /// A private key of ours: RSA (sign with PSS, decrypt OAEP) or EC on a NIST curve (sign with
@@ -478,8 +491,12 @@ impl PrivateKey {
 
     /// ECDH shared secret (the x coordinate) with a peer's public key on the same curve.
     pub fn ecdh(&self, peer: &PublicKey) -> Result<Vec<u8>, CryptoError> {
-        let (PrivateKey::Ec { curve, pkcs8, .. }, PublicKey::Ec { curve: pc, point, .. }) =
-            (self, peer)
+        let (
+            PrivateKey::Ec { curve, pkcs8, .. },
+            PublicKey::Ec {
+                curve: pc, point, ..
+            },
+        ) = (self, peer)
         else {
             return Err(CryptoError::KeyAlgorithmMismatch {
                 key: self.public_key().describe(),

@@ -8,7 +8,11 @@ use super::CryptoError;
 use super::alg::{Mgf1, OaepDigest, OaepParams};
 use aws_lc_rs::rsa::{self, OaepPrivateDecryptingKey, PrivateDecryptingKey};
 
-pub fn decrypt(pkcs8: &[u8], params: &OaepParams, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub fn decrypt(
+    pkcs8: &[u8],
+    params: &OaepParams,
+    ciphertext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     let matching = match (params.digest, params.mgf) {
         (OaepDigest::Sha1, Mgf1::Sha1) => Some(&rsa::OAEP_SHA1_MGF1SHA1),
         (OaepDigest::Sha256, Mgf1::Sha256) => Some(&rsa::OAEP_SHA256_MGF1SHA256),
@@ -79,7 +83,11 @@ mod mixed {
         }
     }
 
-    pub fn decrypt(pkcs8: &[u8], params: &OaepParams, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn decrypt(
+        pkcs8: &[u8],
+        params: &OaepParams,
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         let bad_key = || CryptoError::BadKey("RSA private key".into());
         let len = std::os::raw::c_long::try_from(pkcs8.len()).map_err(|_| bad_key())?;
         let mut g = Guard {

@@ -161,7 +161,10 @@ pub enum NodeKind {
     /// Character data (text and CDATA sections, adjacent runs merged), entities expanded.
     Text(String),
     Comment(String),
-    ProcessingInstruction { target: String, data: Option<String> },
+    ProcessingInstruction {
+        target: String,
+        data: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -414,7 +417,10 @@ impl<'a> ElementRef<'a> {
     }
 
     pub fn parent(&self) -> Option<ElementRef<'a>> {
-        self.doc.node(self.id).parent.and_then(|p| self.doc.element(p))
+        self.doc
+            .node(self.id)
+            .parent
+            .and_then(|p| self.doc.element(p))
     }
 
     pub fn child_elements(&self) -> impl Iterator<Item = ElementRef<'a>> + 'a {
@@ -426,7 +432,11 @@ impl<'a> ElementRef<'a> {
     }
 
     /// Child elements with this expanded name.
-    pub fn children_named(&self, ns: &'a str, local: &'a str) -> impl Iterator<Item = ElementRef<'a>> + 'a {
+    pub fn children_named(
+        &self,
+        ns: &'a str,
+        local: &'a str,
+    ) -> impl Iterator<Item = ElementRef<'a>> + 'a {
         self.child_elements().filter(move |c| c.is(ns, local))
     }
 
@@ -457,5 +467,206 @@ impl<'a> ElementRef<'a> {
 
     pub fn lookup_namespace(&self, prefix: Option<&str>) -> Option<String> {
         self.doc.lookup_namespace(self.id, prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Document, XmlError> {
+        parse(s.as_bytes(), &Limits::default())
+    }
+
+    #[test]
+    fn keeps_prefixes_declarations_and_spans() {
+        let src = r#"<a:r xmlns:a="urn:a" xmlns="urn:d"><e a:x="1">t</e></a:r>"#;
+        let d = p(src).unwrap();
+        let r = d.root_element();
+        assert_eq!(r.element().prefix.as_deref(), Some("a"));
+        assert_eq!(r.element().ns_decls.len(), 2);
+        let e = r.child_elements().next().unwrap();
+        assert_eq!(e.ns(), Some("urn:d"));
+        assert_eq!(e.attr_ns("urn:a", "x"), Some("1"));
+        assert_eq!(&src[e.span()], r#"<e a:x="1">t</e>"#);
+    }
+
+    #[test]
+    fn rejects_a_document_over_the_size_limit() {
+        let limits = Limits {
+            max_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            parse(b"<r>0123456789</r>", &limits),
+            Err(XmlError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_nesting_over_the_depth_limit() {
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        assert!(parse(b"<a><b><c/></b></a>", &limits).is_ok());
+        assert_eq!(
+            parse(b"<a><b><c><d/></c></b></a>", &limits).err(),
+            Some(XmlError::TooDeep { limit: 3 })
+        );
+    }
+
+    #[test]
+    fn rejects_more_nodes_than_the_limit() {
+        let limits = Limits {
+            max_nodes: 5,
+            ..Limits::default()
+        };
+        let many = format!("<r>{}</r>", "<x/>".repeat(5));
+        assert_eq!(
+            parse(many.as_bytes(), &limits).err(),
+            Some(XmlError::TooManyNodes { limit: 5 })
+        );
+    }
+
+    #[test]
+    fn rejects_more_attributes_than_the_limit() {
+        let limits = Limits {
+            max_attributes: 2,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse(br#"<r a="1" b="2" xmlns:c="urn:c"/>"#, &limits).err(),
+            Some(XmlError::TooManyAttributes { limit: 2 })
+        );
+    }
+
+    #[test]
+    fn rejects_any_doctype_so_no_entity_expansion_or_xxe() {
+        let billion_laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><r>&lol2;</r>"#;
+        assert_eq!(p(billion_laughs).err(), Some(XmlError::Doctype));
+        let xxe = r#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"#;
+        assert_eq!(p(xxe).err(), Some(XmlError::Doctype));
+        assert_eq!(
+            p(r#"<!DOCTYPE r SYSTEM "http://example.org/r.dtd"><r/>"#).err(),
+            Some(XmlError::Doctype)
+        );
+    }
+
+    #[test]
+    fn expands_only_predefined_entities_and_valid_character_references() {
+        let d = p("<r a='&lt;&#65;&#x42;'>&amp;&apos;&quot;&gt;</r>").unwrap();
+        assert_eq!(d.root_element().attr("a"), Some("<AB"));
+        assert_eq!(d.root_element().text(), "&'\">");
+        assert_eq!(
+            p("<r>&nbsp;</r>").err(),
+            Some(XmlError::UnknownEntity("nbsp".into()))
+        );
+        assert_eq!(
+            p("<r>&#0;</r>").err(),
+            Some(XmlError::InvalidCharRef("#0".into()))
+        );
+        assert_eq!(
+            p("<r>&#xD800;</r>").err(),
+            Some(XmlError::InvalidCharRef("#xD800".into()))
+        );
+        assert!(matches!(
+            p("<r>\u{1}</r>"),
+            Err(XmlError::InvalidChar(1) | XmlError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn normalizes_line_ends_and_attribute_whitespace() {
+        let d = p("<r a=\"x\r\ny\tz&#10;\">1\r\n2\r3</r>").unwrap();
+        assert_eq!(d.root_element().attr("a"), Some("x y z\n"));
+        assert_eq!(d.root_element().text(), "1\n2\n3");
+    }
+
+    #[test]
+    fn rejects_malformed_namespaces_and_names() {
+        assert_eq!(p("<p:r/>").err(), Some(XmlError::UnboundPrefix("p".into())));
+        assert_eq!(
+            p(r#"<r q:a="1"/>"#).err(),
+            Some(XmlError::UnboundPrefix("q".into()))
+        );
+        assert!(matches!(
+            p(r#"<r xmlns:p=""/>"#),
+            Err(XmlError::BadNamespaceDeclaration(_))
+        ));
+        assert!(matches!(
+            p(r#"<r xmlns:xml="urn:x"/>"#),
+            Err(XmlError::BadNamespaceDeclaration(_))
+        ));
+        assert!(matches!(
+            p(r#"<r xmlns:a="urn:x" xmlns:b="urn:x" a:k="1" b:k="2"/>"#),
+            Err(XmlError::DuplicateAttribute(_))
+        ));
+        assert!(matches!(
+            p(r#"<r k="1" k="2"/>"#),
+            Err(XmlError::DuplicateAttribute(_) | XmlError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_broken_structure() {
+        assert!(matches!(
+            p("<a></b>"),
+            Err(XmlError::MismatchedEndTag { .. })
+        ));
+        assert!(matches!(
+            p("<a/><b/>"),
+            Err(XmlError::MultipleRoots | XmlError::Syntax(_))
+        ));
+        assert!(matches!(
+            p("<a/>text"),
+            Err(XmlError::TextOutsideRoot | XmlError::Syntax(_))
+        ));
+        assert_eq!(p("<!-- only a comment -->").err(), Some(XmlError::NoRoot));
+        assert!(p("<a>").is_err());
+        assert!(p("<a>]]></a>").is_err());
+    }
+
+    #[test]
+    fn accepts_utf8_only() {
+        assert!(p("\u{feff}<r/>").is_ok());
+        assert_eq!(
+            p(r#"<?xml version="1.0" encoding="ISO-8859-1"?><r/>"#).err(),
+            Some(XmlError::UnsupportedEncoding("ISO-8859-1".into()))
+        );
+        assert_eq!(
+            parse(b"<r>\xff</r>", &Limits::default()).err(),
+            Some(XmlError::NotUtf8)
+        );
+        assert!(matches!(
+            parse(b"\xff\xfe<\0r\0/\0>\0", &Limits::default()),
+            Err(XmlError::UnsupportedEncoding(_))
+        ));
+    }
+
+    #[test]
+    fn parses_a_fragment_in_an_inherited_namespace_context() {
+        let ctx = [NsDecl {
+            prefix: Some("saml".into()),
+            uri: "urn:oasis:names:tc:SAML:2.0:assertion".into(),
+        }];
+        let d = parse_in_context(b"<saml:Assertion ID=\"a\"/>", &ctx, &Limits::default()).unwrap();
+        assert_eq!(
+            d.root_element().ns(),
+            Some("urn:oasis:names:tc:SAML:2.0:assertion")
+        );
+        assert!(parse(b"<saml:Assertion/>", &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn finds_duplicate_ids() {
+        let d = p(r#"<r><a ID="x"/><b Id="x"/></r>"#).unwrap();
+        assert_eq!(d.duplicate_id(), Some("x".into()));
+        assert_eq!(
+            p(r#"<r><a ID="x"/><b ID="y"/></r>"#)
+                .unwrap()
+                .duplicate_id(),
+            None
+        );
     }
 }

@@ -132,7 +132,10 @@ struct Canon<'a> {
 }
 
 fn lookup<'a>(list: &[Binding<'a>], prefix: Option<&str>) -> Option<&'a str> {
-    list.iter().rev().find(|(p, _)| *p == prefix).map(|(_, u)| *u)
+    list.iter()
+        .rev()
+        .find(|(p, _)| *p == prefix)
+        .map(|(_, u)| *u)
 }
 
 impl<'a> Canon<'a> {
@@ -226,7 +229,11 @@ impl<'a> Canon<'a> {
                 to_render.push((p, uri));
             }
         }
-        to_render.sort_by(|a, b| a.0.unwrap_or("").cmp(b.0.unwrap_or("")).then(a.0.is_some().cmp(&b.0.is_some())));
+        to_render.sort_by(|a, b| {
+            a.0.unwrap_or("")
+                .cmp(b.0.unwrap_or(""))
+                .then(a.0.is_some().cmp(&b.0.is_some()))
+        });
 
         self.out.push(b'<');
         write_qname(&mut self.out, e.prefix.as_deref(), &e.local);
@@ -368,7 +375,9 @@ mod tests {
 
     #[test]
     fn renders_namespaces_where_visibly_used_and_sorts_attributes() {
-        let got = exc(r#"<a:r xmlns:a="urn:a" xmlns:b="urn:b" xmlns:c="urn:c" z="1" b:y="2" a:x="3"><c:k/></a:r>"#);
+        let got = exc(
+            r#"<a:r xmlns:a="urn:a" xmlns:b="urn:b" xmlns:c="urn:c" z="1" b:y="2" a:x="3"><c:k/></a:r>"#,
+        );
         assert_eq!(
             got,
             r#"<a:r xmlns:a="urn:a" xmlns:b="urn:b" z="1" a:x="3" b:y="2"><c:k xmlns:c="urn:c"></c:k></a:r>"#
@@ -405,7 +414,10 @@ mod tests {
     #[test]
     fn escapes_text_and_attributes_and_normalizes_whitespace() {
         let got = exc("<r a=\"x&#9;y\ny&#13;\" b='\"'>&lt;&amp;&gt;&#13;\r\n<![CDATA[<c>]]></r>");
-        assert_eq!(got, "<r a=\"x&#x9;y y&#xD;\" b=\"&quot;\">&lt;&amp;&gt;&#xD;\n&lt;c&gt;</r>");
+        assert_eq!(
+            got,
+            "<r a=\"x&#x9;y y&#xD;\" b=\"&quot;\">&lt;&amp;&gt;&#xD;\n&lt;c&gt;</r>"
+        );
     }
 
     #[test]

@@ -26,13 +26,17 @@ pub enum DsigError {
     MultipleSignatures,
     #[error("malformed ds:Signature: {0}")]
     Malformed(String),
-    #[error("ds:Object inside a signature is not accepted (enveloping signatures are outside the profile)")]
+    #[error(
+        "ds:Object inside a signature is not accepted (enveloping signatures are outside the profile)"
+    )]
     ObjectNotAllowed,
     #[error("SignedInfo must have exactly one Reference, it has {0}")]
     ReferenceCount(usize),
     #[error("the Reference URI {uri:?} does not point at the signed element")]
     ReferenceNotToSignedElement { uri: String },
-    #[error("transforms {0} are outside the profile (enveloped-signature, then exc-c14n or C14N 1.0)")]
+    #[error(
+        "transforms {0} are outside the profile (enveloped-signature, then exc-c14n or C14N 1.0)"
+    )]
     DisallowedTransforms(String),
     #[error("canonicalization {0} is not accepted for SignedInfo")]
     DisallowedCanonicalization(String),
@@ -191,7 +195,10 @@ fn parse_signature<'d>(
         }
     };
     let si_kids = dsig_children(signed_info)?;
-    let refs: Vec<_> = si_kids.iter().filter(|k| k.local() == "Reference").collect();
+    let refs: Vec<_> = si_kids
+        .iter()
+        .filter(|k| k.local() == "Reference")
+        .collect();
     if refs.len() != 1 {
         return Err(DsigError::ReferenceCount(refs.len()));
     }
@@ -275,15 +282,17 @@ fn parse_signature<'d>(
     };
     if ts[0].child_elements().next().is_some()
         || (reference_c14n.method == Method::Inclusive
-            && ts.get(1).is_some_and(|t| t.child_elements().next().is_some()))
+            && ts
+                .get(1)
+                .is_some_and(|t| t.child_elements().next().is_some()))
     {
         return Err(disallowed());
     }
     if digest_method.child_elements().next().is_some() {
         return Err(DsigError::Malformed("parameters in DigestMethod".into()));
     }
-    let digest = DigestAlgorithm::from_uri(algorithm_attr(digest_method)?)
-        .map_err(DsigError::Algorithm)?;
+    let digest =
+        DigestAlgorithm::from_uri(algorithm_attr(digest_method)?).map_err(DsigError::Algorithm)?;
     Ok(ParsedSignature {
         signed_info,
         signed_info_c14n,
@@ -306,13 +315,15 @@ pub fn verify_element<'d>(
     let target = doc
         .element(element)
         .ok_or_else(|| DsigError::Malformed("not an element".into()))?;
+    // Duplicated IDs first: with them, "the element with this ID" is ambiguous whatever we are
+    // asked about (the signature-wrapping precondition).
+    if let Some(dup) = doc.duplicate_id() {
+        return Err(DsigError::DuplicateId(dup));
+    }
     let mut sigs = target.children_named(ns::DSIG, "Signature");
     let sig = sigs.next().ok_or(DsigError::NoSignature)?;
     if sigs.next().is_some() {
         return Err(DsigError::MultipleSignatures);
-    }
-    if let Some(dup) = doc.duplicate_id() {
-        return Err(DsigError::DuplicateId(dup));
     }
     let p = parse_signature(sig, target, opts)?;
 
@@ -326,7 +337,11 @@ pub fn verify_element<'d>(
         return Err(DsigError::NoUsableKey(p.algorithm.uri().to_string()));
     }
 
-    let apex = if p.whole_document { None } else { Some(element) };
+    let apex = if p.whole_document {
+        None
+    } else {
+        Some(element)
+    };
     let content = canonicalize(doc, apex, Some(sig.id()), &p.reference_c14n);
     if p.digest.digest(&content) != p.digest_value {
         return Err(DsigError::DigestMismatch);
@@ -334,7 +349,10 @@ pub fn verify_element<'d>(
     let signed_info = canonicalize(doc, Some(p.signed_info.id()), None, &p.signed_info_c14n);
     let key_index = usable
         .iter()
-        .find(|(_, k)| k.verify(p.algorithm, &signed_info, &p.signature_value).is_ok())
+        .find(|(_, k)| {
+            k.verify(p.algorithm, &signed_info, &p.signature_value)
+                .is_ok()
+        })
         .map(|(i, _)| *i)
         .ok_or(DsigError::BadSignature)?;
     check_no_split_text(doc, element, sig.id())?;
@@ -400,7 +418,11 @@ pub fn find_signed_element(doc: &Document) -> Result<NodeId, DsigError> {
 /// Returns the whole document text with the signature placed where SAML's schemas put it —
 /// right after the element's `saml:Issuer` child, else as its first child — and every other byte
 /// unchanged.
-pub fn sign_element(doc: &Document, element: NodeId, signer: &dyn Signer) -> Result<String, DsigError> {
+pub fn sign_element(
+    doc: &Document,
+    element: NodeId,
+    signer: &dyn Signer,
+) -> Result<String, DsigError> {
     let target = doc
         .element(element)
         .ok_or_else(|| DsigError::Malformed("not an element".into()))?;
@@ -416,7 +438,9 @@ pub fn sign_element(doc: &Document, element: NodeId, signer: &dyn Signer) -> Res
     let content = canonicalize(doc, Some(element), None, &Options::exclusive());
     let digest = STANDARD.encode(digest_alg.digest(&content));
     let signed_info = signed_info_c14n(alg, digest_alg, id, &digest);
-    let value = signer.sign(signed_info.as_bytes()).map_err(DsigError::Signing)?;
+    let value = signer
+        .sign(signed_info.as_bytes())
+        .map_err(DsigError::Signing)?;
     let mut sig = String::with_capacity(signed_info.len() + 2048);
     sig.push_str("<ds:Signature xmlns:ds=\"");
     sig.push_str(ns::DSIG);
@@ -435,7 +459,11 @@ pub fn sign_element(doc: &Document, element: NodeId, signer: &dyn Signer) -> Res
 }
 
 /// Insert `fragment` into `target` after its leading `saml:Issuer`, else as its first child.
-pub(crate) fn insert_first_after_issuer(doc: &Document, target: ElementRef<'_>, fragment: &str) -> String {
+pub(crate) fn insert_first_after_issuer(
+    doc: &Document,
+    target: ElementRef<'_>,
+    fragment: &str,
+) -> String {
     let src = doc.source();
     let e = target.element();
     let issuer = target
@@ -468,7 +496,12 @@ pub(crate) fn insert_first_after_issuer(doc: &Document, target: ElementRef<'_>, 
 
 /// SignedInfo exactly as exclusive C14N renders it in place (the `ds` namespace rendered on it,
 /// as it is visibly used and not rendered by an output ancestor of the subtree).
-fn signed_info_c14n(alg: SignatureAlgorithm, digest: DigestAlgorithm, id: &str, digest_b64: &str) -> String {
+fn signed_info_c14n(
+    alg: SignatureAlgorithm,
+    digest: DigestAlgorithm,
+    id: &str,
+    digest_b64: &str,
+) -> String {
     let mut id_escaped = Vec::new();
     c14n::escape_attr(&mut id_escaped, id);
     let id_escaped = String::from_utf8(id_escaped).unwrap_or_default();

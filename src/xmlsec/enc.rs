@@ -134,9 +134,11 @@ pub fn decrypt(doc: &Document, id: NodeId, keys: &[PrivateKey]) -> Result<Decryp
                     key_index,
                 });
             }
-            Err(e @ (EncError::Algorithm(_) | EncError::OriginatorKeyMissing | EncError::Malformed(_))) => {
-                last_err = e
-            }
+            Err(
+                e @ (EncError::Algorithm(_)
+                | EncError::OriginatorKeyMissing
+                | EncError::Malformed(_)),
+            ) => last_err = e,
             Err(_) => {}
         }
     }
@@ -145,7 +147,10 @@ pub fn decrypt(doc: &Document, id: NodeId, keys: &[PrivateKey]) -> Result<Decryp
 
 /// EncryptedKeys for an EncryptedData: inline in its KeyInfo, referenced by a same-document
 /// RetrievalMethod, or siblings in the enclosing element (SAML's EncryptedAssertion).
-fn find_encrypted_keys<'d>(doc: &'d Document, ed: ElementRef<'d>) -> Result<Vec<ElementRef<'d>>, EncError> {
+fn find_encrypted_keys<'d>(
+    doc: &'d Document,
+    ed: ElementRef<'d>,
+) -> Result<Vec<ElementRef<'d>>, EncError> {
     let mut out = Vec::new();
     if let Some(ki) = ed.first_child_named(ns::DSIG, "KeyInfo") {
         for c in ki.child_elements() {
@@ -162,7 +167,11 @@ fn find_encrypted_keys<'d>(doc: &'d Document, ed: ElementRef<'d>) -> Result<Vec<
                 let mut found = doc.elements_with_id(target);
                 match (found.next(), found.next()) {
                     (Some(k), None) if k.is(ns::XENC, "EncryptedKey") => out.push(k),
-                    _ => return Err(EncError::Malformed(format!("RetrievalMethod target {uri:?}"))),
+                    _ => {
+                        return Err(EncError::Malformed(format!(
+                            "RetrievalMethod target {uri:?}"
+                        )));
+                    }
                 }
             }
         }
@@ -177,24 +186,38 @@ fn find_encrypted_keys<'d>(doc: &'d Document, ed: ElementRef<'d>) -> Result<Vec<
 
 fn oaep_params(method: ElementRef<'_>, xmlenc11: bool) -> Result<OaepParams, EncError> {
     let digest = match method.first_child_named(ns::DSIG, "DigestMethod") {
-        Some(d) => OaepDigest::from_uri(d.attr("Algorithm").unwrap_or_default()).map_err(EncError::Algorithm)?,
+        Some(d) => OaepDigest::from_uri(d.attr("Algorithm").unwrap_or_default())
+            .map_err(EncError::Algorithm)?,
         None => OaepDigest::Sha1,
     };
     let mgf = match method.first_child_named(ns::XENC11, "MGF") {
-        Some(m) if xmlenc11 => Mgf1::from_uri(m.attr("Algorithm").unwrap_or_default()).map_err(EncError::Algorithm)?,
-        Some(_) => return Err(EncError::Malformed("MGF in rsa-oaep-mgf1p (MGF1 is SHA-1 there)".into())),
+        Some(m) if xmlenc11 => {
+            Mgf1::from_uri(m.attr("Algorithm").unwrap_or_default()).map_err(EncError::Algorithm)?
+        }
+        Some(_) => {
+            return Err(EncError::Malformed(
+                "MGF in rsa-oaep-mgf1p (MGF1 is SHA-1 there)".into(),
+            ));
+        }
         None => Mgf1::Sha1,
     };
     let label = match method.first_child_named(ns::XENC, "OAEPparams") {
-        Some(p) => Some(decode_b64(&p.text(), "OAEPparams").map_err(|_| EncError::Base64("OAEPparams"))?),
+        Some(p) => {
+            Some(decode_b64(&p.text(), "OAEPparams").map_err(|_| EncError::Base64("OAEPparams"))?)
+        }
         None => None,
     };
     Ok(OaepParams { digest, mgf, label })
 }
 
-fn unwrap_content_key(ek: ElementRef<'_>, cek_len: usize, keys: &[PrivateKey]) -> Result<(Vec<u8>, usize), EncError> {
+fn unwrap_content_key(
+    ek: ElementRef<'_>,
+    cek_len: usize,
+    keys: &[PrivateKey],
+) -> Result<(Vec<u8>, usize), EncError> {
     let uri = method_uri(ek)?;
-    let method = xenc_child(ek, "EncryptionMethod").ok_or_else(|| EncError::Malformed("EncryptionMethod".into()))?;
+    let method = xenc_child(ek, "EncryptionMethod")
+        .ok_or_else(|| EncError::Malformed("EncryptionMethod".into()))?;
     let wrapped = cipher_value(ek)?;
     match uri {
         alg::uri::RSA_OAEP | alg::uri::RSA_OAEP_MGF1P => {
@@ -217,12 +240,18 @@ fn unwrap_content_key(ek: ElementRef<'_>, cek_len: usize, keys: &[PrivateKey]) -
                 .ok_or_else(|| EncError::Malformed("key wrap without AgreementMethod".into()))?;
             let am = parse_agreement(agreement)?;
             for (i, k) in keys.iter().enumerate() {
-                let PrivateKey::Ec { curve, .. } = k else { continue };
-                let PublicKey::Ec { curve: oc, .. } = &am.originator else { continue };
+                let PrivateKey::Ec { curve, .. } = k else {
+                    continue;
+                };
+                let PublicKey::Ec { curve: oc, .. } = &am.originator else {
+                    continue;
+                };
                 if curve != oc {
                     continue;
                 }
-                let Ok(z) = k.ecdh(&am.originator) else { continue };
+                let Ok(z) = k.ecdh(&am.originator) else {
+                    continue;
+                };
                 let kek = concat_kdf(am.kdf, &z, &am.other_info, wrap.key_len())?;
                 if let Ok(cek) = aes_unwrap(wrap, &kek, &wrapped)
                     && cek.len() == cek_len
@@ -264,7 +293,13 @@ fn parse_agreement(am: ElementRef<'_>) -> Result<Agreement, EncError> {
     )
     .map_err(EncError::Algorithm)?;
     let mut other_info = Vec::new();
-    for name in ["AlgorithmID", "PartyUInfo", "PartyVInfo", "SuppPubInfo", "SuppPrivInfo"] {
+    for name in [
+        "AlgorithmID",
+        "PartyUInfo",
+        "PartyVInfo",
+        "SuppPubInfo",
+        "SuppPrivInfo",
+    ] {
         other_info.extend(kdf_bitstring(params.attr(name).unwrap_or_default(), name)?);
     }
     let oki = am
@@ -315,21 +350,28 @@ fn originator_key(oki: ElementRef<'_>) -> Result<PublicKey, EncError> {
                 let curve = curve_uri
                     .strip_prefix("urn:oid:")
                     .and_then(Curve::from_oid)
-                    .ok_or_else(|| EncError::Algorithm(CryptoError::UnsupportedKey(format!("curve {curve_uri}"))))?;
+                    .ok_or_else(|| {
+                        EncError::Algorithm(CryptoError::UnsupportedKey(format!(
+                            "curve {curve_uri}"
+                        )))
+                    })?;
                 let point = ec
                     .first_child_named(ns::DSIG11, "PublicKey")
                     .map(|p| p.text())
                     .ok_or_else(|| bad("ECKeyValue without PublicKey"))?;
-                let point = decode_b64(&point, "PublicKey").map_err(|_| EncError::Base64("PublicKey"))?;
+                let point =
+                    decode_b64(&point, "PublicKey").map_err(|_| EncError::Base64("PublicKey"))?;
                 return PublicKey::from_ec_point(curve, &point).map_err(EncError::Algorithm);
             }
         } else if c.is(ns::DSIG11, "DEREncodedKeyValue") {
-            let der = decode_b64(&c.text(), "DEREncodedKeyValue").map_err(|_| EncError::Base64("DEREncodedKeyValue"))?;
+            let der = decode_b64(&c.text(), "DEREncodedKeyValue")
+                .map_err(|_| EncError::Base64("DEREncodedKeyValue"))?;
             return PublicKey::from_spki_der(&der).map_err(EncError::Algorithm);
         } else if c.is(ns::DSIG, "X509Data")
             && let Some(cert) = c.first_child_named(ns::DSIG, "X509Certificate")
         {
-            let der = decode_b64(&cert.text(), "X509Certificate").map_err(|_| EncError::Base64("X509Certificate"))?;
+            let der = decode_b64(&cert.text(), "X509Certificate")
+                .map_err(|_| EncError::Base64("X509Certificate"))?;
             return Certificate::from_der(&der)
                 .map(|c| c.public_key().clone())
                 .map_err(EncError::Algorithm);
@@ -338,16 +380,23 @@ fn originator_key(oki: ElementRef<'_>) -> Result<PublicKey, EncError> {
     Err(EncError::OriginatorKeyMissing)
 }
 
-fn concat_kdf(d: DigestAlgorithm, z: &[u8], other_info: &[u8], len: usize) -> Result<Vec<u8>, EncError> {
+fn concat_kdf(
+    d: DigestAlgorithm,
+    z: &[u8],
+    other_info: &[u8],
+    len: usize,
+) -> Result<Vec<u8>, EncError> {
     use aws_lc_rs::kdf::{SskdfDigestAlgorithmId, get_sskdf_digest_algorithm, sskdf_digest};
     let id = match d {
         DigestAlgorithm::Sha256 => SskdfDigestAlgorithmId::Sha256,
         DigestAlgorithm::Sha384 => SskdfDigestAlgorithmId::Sha384,
         DigestAlgorithm::Sha512 => SskdfDigestAlgorithmId::Sha512,
     };
-    let alg = get_sskdf_digest_algorithm(id).ok_or(EncError::Algorithm(CryptoError::KeyAgreement))?;
+    let alg =
+        get_sskdf_digest_algorithm(id).ok_or(EncError::Algorithm(CryptoError::KeyAgreement))?;
     let mut out = vec![0u8; len];
-    sskdf_digest(alg, z, other_info, &mut out).map_err(|_| EncError::Algorithm(CryptoError::KeyAgreement))?;
+    sskdf_digest(alg, z, other_info, &mut out)
+        .map_err(|_| EncError::Algorithm(CryptoError::KeyAgreement))?;
     Ok(out)
 }
 
@@ -358,7 +407,10 @@ fn aes_unwrap(w: KeyWrap, kek: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, EncErro
     };
     let kek = AesKek::new(cipher, kek).map_err(|_| EncError::NoKeyDecrypts)?;
     let mut out = vec![0u8; wrapped.len()];
-    let n = kek.unwrap(wrapped, &mut out).map_err(|_| EncError::NoKeyDecrypts)?.len();
+    let n = kek
+        .unwrap(wrapped, &mut out)
+        .map_err(|_| EncError::NoKeyDecrypts)?
+        .len();
     out.truncate(n);
     Ok(out)
 }
@@ -368,7 +420,8 @@ fn aes_wrap(w: KeyWrap, kek: &[u8], key: &[u8]) -> Result<Vec<u8>, EncError> {
         KeyWrap::Aes128 => &AES_128,
         KeyWrap::Aes256 => &AES_256,
     };
-    let kek = AesKek::new(cipher, kek).map_err(|_| EncError::Encryption(CryptoError::Encryption))?;
+    let kek =
+        AesKek::new(cipher, kek).map_err(|_| EncError::Encryption(CryptoError::Encryption))?;
     let mut out = vec![0u8; key.len() + 16];
     let n = kek
         .wrap(key, &mut out)
@@ -392,8 +445,11 @@ fn gcm_open(c: ContentEncryption, key: &[u8], data: &[u8]) -> Result<Vec<u8>, En
         return Err(EncError::ContentDecryption);
     }
     let (iv, rest) = data.split_at(12);
-    let key = aead::LessSafeKey::new(aead::UnboundKey::new(gcm_alg(c), key).map_err(|_| EncError::ContentDecryption)?);
-    let nonce = aead::Nonce::try_assume_unique_for_key(iv).map_err(|_| EncError::ContentDecryption)?;
+    let key = aead::LessSafeKey::new(
+        aead::UnboundKey::new(gcm_alg(c), key).map_err(|_| EncError::ContentDecryption)?,
+    );
+    let nonce =
+        aead::Nonce::try_assume_unique_for_key(iv).map_err(|_| EncError::ContentDecryption)?;
     let mut buf = rest.to_vec();
     let n = key
         .open_in_place(nonce, aead::Aad::empty(), &mut buf)
@@ -409,8 +465,12 @@ fn gcm_seal(c: ContentEncryption, key: &[u8], plaintext: &[u8]) -> Result<Vec<u8
     let mut iv = [0u8; 12];
     aws_lc_rs::rand::fill(&mut iv).map_err(|_| EncError::Encryption(CryptoError::Rng))?;
     let mut buf = plaintext.to_vec();
-    key.seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(iv), aead::Aad::empty(), &mut buf)
-        .map_err(err)?;
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(iv),
+        aead::Aad::empty(),
+        &mut buf,
+    )
+    .map_err(err)?;
     let mut out = Vec::with_capacity(12 + buf.len());
     out.extend_from_slice(&iv);
     out.extend(buf);
@@ -427,7 +487,8 @@ pub fn decrypt_element(
 ) -> Result<(Document, usize), EncError> {
     let d = decrypt(doc, id, keys)?;
     let context = doc.in_scope_namespaces(id);
-    let parsed = xml::parse_in_context(&d.plaintext, &context, limits).map_err(EncError::Plaintext)?;
+    let parsed =
+        xml::parse_in_context(&d.plaintext, &context, limits).map_err(EncError::Plaintext)?;
     Ok((parsed, d.key_index))
 }
 
@@ -441,8 +502,8 @@ pub fn decrypt_in_place(
     limits: &Limits,
 ) -> Result<String, EncError> {
     let d = decrypt(doc, id, keys)?;
-    let plaintext = std::str::from_utf8(&d.plaintext)
-        .map_err(|_| EncError::Plaintext(XmlError::NotUtf8))?;
+    let plaintext =
+        std::str::from_utf8(&d.plaintext).map_err(|_| EncError::Plaintext(XmlError::NotUtf8))?;
     let src = doc.source();
     let span = doc.node(id).span.clone();
     let out = format!("{}{}{}", &src[..span.start], plaintext, &src[span.end..]);
@@ -459,7 +520,9 @@ fn self_contained(doc: &Document, element: ElementRef<'_>) -> String {
     let mut inherited: Vec<xml::NsDecl> = Vec::new();
     if let Some(parent) = element.parent() {
         for d in doc.in_scope_namespaces(parent.id()).into_iter().rev() {
-            if inherited.iter().any(|x| x.prefix == d.prefix) || e.ns_decls.iter().any(|x| x.prefix == d.prefix) {
+            if inherited.iter().any(|x| x.prefix == d.prefix)
+                || e.ns_decls.iter().any(|x| x.prefix == d.prefix)
+            {
                 continue;
             }
             inherited.push(d);
@@ -499,7 +562,12 @@ pub fn encrypt_element(
     let encrypted = encrypted_data_for(&self_contained(doc, target), recipient, opts)?;
     let src = doc.source();
     let span = target.span();
-    Ok(format!("{}{}{}", &src[..span.start], encrypted, &src[span.end..]))
+    Ok(format!(
+        "{}{}{}",
+        &src[..span.start],
+        encrypted,
+        &src[span.end..]
+    ))
 }
 
 /// An `xenc:EncryptedData` (Type Element) holding `plaintext`, for the holder of `recipient`.
@@ -523,7 +591,8 @@ pub fn encrypted_data_for(
     let cert_b64 = STANDARD.encode(recipient.der());
     let encrypted_key = match (transport, key) {
         (KeyTransport::RsaOaepSha256, PublicKey::Rsa { spki, .. }) => {
-            let wrapped = crate::crypto::oaep::encrypt_sha256(spki, &cek).map_err(EncError::Encryption)?;
+            let wrapped =
+                crate::crypto::oaep::encrypt_sha256(spki, &cek).map_err(EncError::Encryption)?;
             format!(
                 "<xenc:EncryptedKey><xenc:EncryptionMethod Algorithm=\"{oaep}\"><ds:DigestMethod Algorithm=\"{sha256}\"/><xenc11:MGF xmlns:xenc11=\"{xenc11}\" Algorithm=\"{mgf}\"/></xenc:EncryptionMethod><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{value}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>",
                 oaep = alg::uri::RSA_OAEP,

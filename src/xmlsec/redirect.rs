@@ -86,7 +86,11 @@ pub struct RedirectVerified {
 }
 
 /// Verify a Redirect query string (everything after `?`) with the trusted keys.
-pub fn verify_query(raw: &str, trusted: &[PublicKey], allow_legacy: bool) -> Result<RedirectVerified, DsigError> {
+pub fn verify_query(
+    raw: &str,
+    trusted: &[PublicKey],
+    allow_legacy: bool,
+) -> Result<RedirectVerified, DsigError> {
     let mut message: Option<(&str, &str)> = None;
     let mut relay: Option<&str> = None;
     let mut sig_alg: Option<&str> = None;
@@ -96,7 +100,9 @@ pub fn verify_query(raw: &str, trusted: &[PublicKey], allow_legacy: bool) -> Res
         let slot = match k {
             "SAMLRequest" | "SAMLResponse" => {
                 if message.is_some() {
-                    return Err(DsigError::Malformed("two SAML messages in the query".into()));
+                    return Err(DsigError::Malformed(
+                        "two SAML messages in the query".into(),
+                    ));
                 }
                 message = Some((k, v));
                 continue;
@@ -110,11 +116,14 @@ pub fn verify_query(raw: &str, trusted: &[PublicKey], allow_legacy: bool) -> Res
             return Err(DsigError::Malformed(format!("{k} appears twice")));
         }
     }
-    let (param, value) = message.ok_or_else(|| DsigError::Malformed("no SAMLRequest or SAMLResponse".into()))?;
+    let (param, value) =
+        message.ok_or_else(|| DsigError::Malformed("no SAMLRequest or SAMLResponse".into()))?;
     let sig_alg_raw = sig_alg.ok_or(DsigError::NoSignature)?;
     let signature = signature.ok_or(DsigError::NoSignature)?;
-    let alg_uri = url_decode(sig_alg_raw).ok_or_else(|| DsigError::Malformed("SigAlg encoding".into()))?;
-    let algorithm = SignatureAlgorithm::from_uri(&alg_uri, allow_legacy).map_err(DsigError::Algorithm)?;
+    let alg_uri =
+        url_decode(sig_alg_raw).ok_or_else(|| DsigError::Malformed("SigAlg encoding".into()))?;
+    let algorithm =
+        SignatureAlgorithm::from_uri(&alg_uri, allow_legacy).map_err(DsigError::Algorithm)?;
     let sig_b64 = url_decode(signature).ok_or(DsigError::Base64("Signature"))?;
     let sig = super::dsig::decode_b64(&sig_b64, "Signature")?;
 
@@ -137,14 +146,19 @@ pub fn verify_query(raw: &str, trusted: &[PublicKey], allow_legacy: bool) -> Res
     }
     let key_index = usable
         .iter()
-        .find(|(_, k)| k.verify_detached(algorithm, signed.as_bytes(), &sig).is_ok())
+        .find(|(_, k)| {
+            k.verify_detached(algorithm, signed.as_bytes(), &sig)
+                .is_ok()
+        })
         .map(|(i, _)| *i)
         .ok_or(DsigError::BadSignature)?;
     Ok(RedirectVerified {
         param: param.to_string(),
         value: url_decode(value).ok_or_else(|| DsigError::Malformed("message encoding".into()))?,
         relay_state: match relay {
-            Some(r) => Some(url_decode(r).ok_or_else(|| DsigError::Malformed("RelayState encoding".into()))?),
+            Some(r) => Some(
+                url_decode(r).ok_or_else(|| DsigError::Malformed("RelayState encoding".into()))?,
+            ),
             None => None,
         },
         algorithm,

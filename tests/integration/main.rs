@@ -1,0 +1,10 @@
+//! Integration tests, one binary (one link step for CI): the operator CLI against external test
+//! vectors, the classic attacks on XML signatures, and interop with independent implementations.
+
+mod attacks;
+mod cli;
+mod common;
+mod encryption;
+mod interop;
+mod redirect;
+mod vectors;
