@@ -370,11 +370,15 @@ pub enum PrivateKey {
     Rsa {
         pkcs8: Vec<u8>,
         pair: sig::RsaKeyPair,
+        /// Parsed once: aws-lc checks an RSA key when it loads it, which costs as much as a
+        /// private-key operation.
+        decrypting: aws_lc_rs::rsa::PrivateDecryptingKey,
         public: PublicKey,
     },
     Ec {
         curve: Curve,
         pkcs8: Vec<u8>,
+        agreement: Option<aws_lc_rs::agreement::PrivateKey>,
         public: PublicKey,
     },
 }
@@ -418,9 +422,13 @@ impl PrivateKey {
                     .as_ref()
                     .to_vec();
                 let public = PublicKey::from_ec_point(curve, pair.public_key().as_ref())?;
+                let agreement = curve.agreement().and_then(|alg| {
+                    aws_lc_rs::agreement::PrivateKey::from_private_key_der(alg, &pkcs8).ok()
+                });
                 return Ok(PrivateKey::Ec {
                     curve,
                     pkcs8,
+                    agreement,
                     public,
                 });
             }
@@ -439,9 +447,12 @@ impl PrivateKey {
         )
         .map_err(|_| CryptoError::BadKey("RSA public key".into()))?;
         let public = PublicKey::from_spki_der(spki.as_ref())?;
+        let decrypting = aws_lc_rs::rsa::PrivateDecryptingKey::from_pkcs8(&pkcs8)
+            .map_err(|_| CryptoError::BadKey("RSA private key".into()))?;
         Ok(PrivateKey::Rsa {
             pkcs8,
             pair,
+            decrypting,
             public,
         })
     }
@@ -481,7 +492,9 @@ impl PrivateKey {
         ciphertext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
         match self {
-            PrivateKey::Rsa { pkcs8, .. } => super::oaep::decrypt(pkcs8, params, ciphertext),
+            PrivateKey::Rsa {
+                pkcs8, decrypting, ..
+            } => super::oaep::decrypt(decrypting, pkcs8, params, ciphertext),
             PrivateKey::Ec { .. } => Err(CryptoError::KeyAlgorithmMismatch {
                 key: self.public_key().describe(),
                 algorithm: "RSA-OAEP".into(),
@@ -492,7 +505,9 @@ impl PrivateKey {
     /// ECDH shared secret (the x coordinate) with a peer's public key on the same curve.
     pub fn ecdh(&self, peer: &PublicKey) -> Result<Vec<u8>, CryptoError> {
         let (
-            PrivateKey::Ec { curve, pkcs8, .. },
+            PrivateKey::Ec {
+                curve, agreement, ..
+            },
             PublicKey::Ec {
                 curve: pc, point, ..
             },
@@ -512,9 +527,10 @@ impl PrivateKey {
         let alg = curve
             .agreement()
             .ok_or_else(|| CryptoError::UnsupportedKey(curve.name().into()))?;
-        let key = aws_lc_rs::agreement::PrivateKey::from_private_key_der(alg, pkcs8)
-            .map_err(|_| CryptoError::BadKey("EC private key".into()))?;
-        ecdh_raw(&key, alg, point)
+        let key = agreement
+            .as_ref()
+            .ok_or_else(|| CryptoError::BadKey("EC private key".into()))?;
+        ecdh_raw(key, alg, point)
     }
 }
 

@@ -9,6 +9,7 @@ use super::alg::{Mgf1, OaepDigest, OaepParams};
 use aws_lc_rs::rsa::{self, OaepPrivateDecryptingKey, PrivateDecryptingKey};
 
 pub fn decrypt(
+    key: &PrivateDecryptingKey,
     pkcs8: &[u8],
     params: &OaepParams,
     ciphertext: &[u8],
@@ -22,9 +23,8 @@ pub fn decrypt(
     };
     match matching {
         Some(alg) => {
-            let key = PrivateDecryptingKey::from_pkcs8(pkcs8)
-                .map_err(|_| CryptoError::BadKey("RSA private key".into()))?;
-            let key = OaepPrivateDecryptingKey::new(key).map_err(|_| CryptoError::Decryption)?;
+            let key =
+                OaepPrivateDecryptingKey::new(key.clone()).map_err(|_| CryptoError::Decryption)?;
             let mut out = vec![0u8; key.min_output_size()];
             let n = key
                 .decrypt(alg, ciphertext, &mut out, params.label.as_deref())

@@ -6,6 +6,10 @@
 //! Hard limits (bytes, depth, nodes, attributes per element) are checked while parsing; a DOCTYPE
 //! is refused outright and no entity beyond the five predefined ones exists. This module does no
 //! I/O and never reads the clock.
+//!
+//! The tree is flat: nodes, attributes and namespace declarations live in arenas; names and
+//! values that need no decoding are spans into the source. Parsing a message costs a handful of
+//! allocations, not one per name (see benches/xmlsec.rs).
 
 mod parse;
 pub mod write;
@@ -105,82 +109,94 @@ impl NodeId {
     }
 }
 
-/// A namespace declaration as written: `xmlns="uri"` has prefix `None`; `xmlns=""` has an empty uri.
+/// A namespace declaration (owned form, for contexts handed between documents): `xmlns="uri"`
+/// has prefix `None`; `xmlns=""` has an empty uri.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NsDecl {
     pub prefix: Option<String>,
     pub uri: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Attribute {
-    pub prefix: Option<String>,
-    pub local: String,
-    /// Resolved namespace; unprefixed attributes have none.
-    pub ns: Option<String>,
-    /// The value after entity expansion and attribute-value normalization.
-    pub value: String,
+/// A string in the document: a span of the source, or a decoded string kept aside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Str {
+    Src(u32, u32),
+    Own(u32),
 }
 
-impl Attribute {
-    pub fn qname(&self) -> String {
-        qname(self.prefix.as_deref(), &self.local)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Element {
-    pub prefix: Option<String>,
-    pub local: String,
-    /// Resolved namespace; `None` when the element is in no namespace.
-    pub ns: Option<String>,
-    pub attributes: Vec<Attribute>,
-    pub ns_decls: Vec<NsDecl>,
-    /// End of the start tag in the source (just after its `>`).
-    pub start_tag_end: usize,
-    /// Whether it was written as `<x/>`.
-    pub self_closing: bool,
-}
-
-impl Element {
-    pub fn qname(&self) -> String {
-        qname(self.prefix.as_deref(), &self.local)
-    }
-}
-
-fn qname(prefix: Option<&str>, local: &str) -> String {
-    match prefix {
-        Some(p) => format!("{p}:{local}"),
-        None => local.to_string(),
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NodeKind {
-    Element(Element),
-    /// Character data (text and CDATA sections, adjacent runs merged), entities expanded.
-    Text(String),
-    Comment(String),
-    ProcessingInstruction {
-        target: String,
-        data: Option<String>,
-    },
+/// Where an element's or attribute's namespace comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NsRef {
+    None,
+    Xml,
+    Decl(u32),
+    Context(u32),
 }
 
 #[derive(Clone, Debug)]
-pub struct Node {
-    pub kind: NodeKind,
-    pub parent: Option<NodeId>,
-    pub children: Vec<NodeId>,
-    /// Bytes of the source this node was parsed from (for an element: start tag to end tag).
-    pub span: Range<usize>,
+struct Decl {
+    prefix: Option<Str>,
+    uri: Str,
+}
+
+#[derive(Clone, Debug)]
+struct Attr {
+    prefix: Option<Str>,
+    local: Str,
+    ns: NsRef,
+    value: Str,
+}
+
+#[derive(Clone, Debug)]
+struct ElementData {
+    prefix: Option<Str>,
+    local: Str,
+    ns: NsRef,
+    attrs: Range<u32>,
+    decls: Range<u32>,
+    start_tag_end: u32,
+    self_closing: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Element(ElementData),
+    Text(Str),
+    Comment(Str),
+    Pi { target: Str, data: Option<Str> },
+}
+
+#[derive(Clone, Debug)]
+struct Node {
+    kind: Kind,
+    parent: Option<NodeId>,
+    first_child: Option<NodeId>,
+    last_child: Option<NodeId>,
+    next_sibling: Option<NodeId>,
+    span: (u32, u32),
+}
+
+/// What a node is, with its strings borrowed from the document.
+#[derive(Clone, Copy, Debug)]
+pub enum NodeKind<'a> {
+    Element(ElementRef<'a>),
+    /// Character data (text and CDATA sections, adjacent runs merged), entities expanded.
+    Text(&'a str),
+    Comment(&'a str),
+    ProcessingInstruction {
+        target: &'a str,
+        data: Option<&'a str>,
+    },
 }
 
 /// A parsed document: the source text, the node arena and the document element.
 #[derive(Clone, Debug)]
 pub struct Document {
     source: String,
+    owned: Vec<Box<str>>,
     nodes: Vec<Node>,
+    attrs: Vec<Attr>,
+    decls: Vec<Decl>,
     /// Nodes at document level, in order (comments, PIs and the document element).
     top_level: Vec<NodeId>,
     root: NodeId,
@@ -190,6 +206,22 @@ pub struct Document {
 }
 
 impl Document {
+    fn str(&self, s: Str) -> &str {
+        match s {
+            Str::Src(a, b) => &self.source[a as usize..b as usize],
+            Str::Own(i) => &self.owned[i as usize],
+        }
+    }
+
+    fn ns_str(&self, n: NsRef) -> Option<&str> {
+        match n {
+            NsRef::None => None,
+            NsRef::Xml => Some(XML_NS),
+            NsRef::Decl(i) => Some(self.str(self.decls[i as usize].uri)),
+            NsRef::Context(i) => Some(self.context[i as usize].uri.as_str()),
+        }
+    }
+
     pub fn source(&self) -> &str {
         &self.source
     }
@@ -213,10 +245,7 @@ impl Document {
         &self.context
     }
 
-    pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id.index()]
-    }
-
+    /// Number of nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
@@ -225,15 +254,44 @@ impl Document {
         self.nodes.is_empty()
     }
 
+    pub fn kind(&self, id: NodeId) -> NodeKind<'_> {
+        match &self.nodes[id.index()].kind {
+            Kind::Element(_) => NodeKind::Element(ElementRef { doc: self, id }),
+            Kind::Text(t) => NodeKind::Text(self.str(*t)),
+            Kind::Comment(t) => NodeKind::Comment(self.str(*t)),
+            Kind::Pi { target, data } => NodeKind::ProcessingInstruction {
+                target: self.str(*target),
+                data: data.map(|d| self.str(d)),
+            },
+        }
+    }
+
+    pub fn parent(&self, id: NodeId) -> Option<NodeId> {
+        self.nodes[id.index()].parent
+    }
+
+    /// Bytes of the source this node was parsed from (for an element: start tag to end tag).
+    pub fn span(&self, id: NodeId) -> Range<usize> {
+        let (a, b) = self.nodes[id.index()].span;
+        a as usize..b as usize
+    }
+
+    pub fn children(&self, id: NodeId) -> Children<'_> {
+        Children {
+            doc: self,
+            next: self.nodes[id.index()].first_child,
+        }
+    }
+
     /// The element behind `id`, if `id` is an element.
     pub fn element(&self, id: NodeId) -> Option<ElementRef<'_>> {
-        match self.node(id).kind {
-            NodeKind::Element(_) => Some(ElementRef { doc: self, id }),
+        match self.nodes[id.index()].kind {
+            Kind::Element(_) => Some(ElementRef { doc: self, id }),
             _ => None,
         }
     }
 
-    /// All element ids in document order.
+    /// All elements in document order.
     pub fn elements(&self) -> impl Iterator<Item = ElementRef<'_>> + '_ {
         self.descendants(self.root)
             .filter_map(move |id| self.element(id))
@@ -254,7 +312,7 @@ impl Document {
             if c == ancestor {
                 return true;
             }
-            cur = self.node(c).parent;
+            cur = self.parent(c);
         }
         false
     }
@@ -266,27 +324,39 @@ impl Document {
         let mut cur = Some(id);
         while let Some(c) = cur {
             chain.push(c);
-            cur = self.node(c).parent;
+            cur = self.parent(c);
         }
         let mut out: Vec<NsDecl> = self.context.clone();
         for c in chain.into_iter().rev() {
-            if let NodeKind::Element(e) = &self.node(c).kind {
-                out.extend(e.ns_decls.iter().cloned());
+            if let Some(e) = self.element(c) {
+                out.extend(e.ns_decls().map(|(p, u)| NsDecl {
+                    prefix: p.map(str::to_string),
+                    uri: u.to_string(),
+                }));
             }
         }
         out
     }
 
     /// The namespace URI bound to `prefix` (None = default namespace) at element `id`.
-    pub fn lookup_namespace(&self, id: NodeId, prefix: Option<&str>) -> Option<String> {
+    pub fn lookup_namespace(&self, id: NodeId, prefix: Option<&str>) -> Option<&str> {
         if prefix == Some("xml") {
-            return Some(XML_NS.to_string());
+            return Some(XML_NS);
         }
-        self.in_scope_namespaces(id)
-            .into_iter()
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            if let Some(e) = self.element(c)
+                && let Some((_, u)) = e.ns_decls().find(|(p, _)| *p == prefix)
+            {
+                return (!u.is_empty()).then_some(u);
+            }
+            cur = self.parent(c);
+        }
+        self.context
+            .iter()
             .rev()
             .find(|d| d.prefix.as_deref() == prefix)
-            .map(|d| d.uri)
+            .map(|d| d.uri.as_str())
             .filter(|u| !u.is_empty())
     }
 
@@ -300,9 +370,9 @@ impl Document {
     pub fn duplicate_id(&self) -> Option<String> {
         let mut seen = std::collections::HashSet::new();
         for e in self.elements() {
-            for a in e.element().attributes.iter().filter(|a| is_id_attribute(a)) {
-                if !seen.insert(a.value.as_str()) {
-                    return Some(a.value.clone());
+            for a in e.attributes().filter(AttrRef::is_id) {
+                if !seen.insert(a.value()) {
+                    return Some(a.value().to_string());
                 }
             }
         }
@@ -311,19 +381,28 @@ impl Document {
 
     /// Line and column (1-based) of a byte offset, for messages.
     pub fn position(&self, offset: usize) -> (usize, usize) {
-        let upto = &self.source[..offset.min(self.source.len())];
-        let line = upto.matches('\n').count() + 1;
-        let col = upto.rfind('\n').map_or(upto.len(), |p| upto.len() - p - 1) + 1;
-        (line, col)
+        position(&self.source, offset)
     }
 }
 
-/// Whether an attribute is one of the ID-typed attributes XML-DSig references may point at.
-pub fn is_id_attribute(a: &Attribute) -> bool {
-    match (&a.ns, a.local.as_str()) {
-        (None, "ID" | "Id" | "id") => true,
-        (Some(ns), "id") => ns == XML_NS,
-        _ => false,
+pub(crate) fn position(source: &str, offset: usize) -> (usize, usize) {
+    let upto = source.get(..offset.min(source.len())).unwrap_or(source);
+    let line = upto.matches('\n').count() + 1;
+    let col = upto.rfind('\n').map_or(upto.len(), |p| upto.len() - p - 1) + 1;
+    (line, col)
+}
+
+pub struct Children<'a> {
+    doc: &'a Document,
+    next: Option<NodeId>,
+}
+
+impl Iterator for Children<'_> {
+    type Item = NodeId;
+    fn next(&mut self) -> Option<NodeId> {
+        let id = self.next?;
+        self.next = self.doc.nodes[id.index()].next_sibling;
+        Some(id)
     }
 }
 
@@ -336,9 +415,57 @@ impl Iterator for Descendants<'_> {
     type Item = NodeId;
     fn next(&mut self) -> Option<NodeId> {
         let id = self.stack.pop()?;
-        self.stack
-            .extend(self.doc.node(id).children.iter().rev().copied());
+        let mark = self.stack.len();
+        self.stack.extend(self.doc.children(id));
+        self.stack[mark..].reverse();
         Some(id)
+    }
+}
+
+/// A borrowed attribute.
+#[derive(Clone, Copy, Debug)]
+pub struct AttrRef<'a> {
+    doc: &'a Document,
+    attr: &'a Attr,
+}
+
+impl<'a> AttrRef<'a> {
+    pub fn prefix(&self) -> Option<&'a str> {
+        self.attr.prefix.map(|p| self.doc.str(p))
+    }
+
+    pub fn local(&self) -> &'a str {
+        self.doc.str(self.attr.local)
+    }
+
+    /// Resolved namespace; unprefixed attributes have none.
+    pub fn ns(&self) -> Option<&'a str> {
+        self.doc.ns_str(self.attr.ns)
+    }
+
+    /// The value after entity expansion and attribute-value normalization.
+    pub fn value(&self) -> &'a str {
+        self.doc.str(self.attr.value)
+    }
+
+    pub fn qname(&self) -> String {
+        qname(self.prefix(), self.local())
+    }
+
+    /// Whether this is one of the ID-typed attributes XML-DSig references may point at.
+    pub fn is_id(&self) -> bool {
+        match (self.ns(), self.local()) {
+            (None, "ID" | "Id" | "id") => true,
+            (Some(ns), "id") => ns == XML_NS,
+            _ => false,
+        }
+    }
+}
+
+fn qname(prefix: Option<&str>, local: &str) -> String {
+    match prefix {
+        Some(p) => format!("{p}:{local}"),
+        None => local.to_string(),
     }
 }
 
@@ -350,6 +477,14 @@ pub struct ElementRef<'a> {
 }
 
 impl<'a> ElementRef<'a> {
+    fn data(&self) -> &'a ElementData {
+        match &self.doc.nodes[self.id.index()].kind {
+            Kind::Element(e) => e,
+            // An ElementRef is only made for element nodes.
+            _ => unreachable!("ElementRef on a non-element"),
+        }
+    }
+
     pub fn id(&self) -> NodeId {
         self.id
     }
@@ -358,24 +493,25 @@ impl<'a> ElementRef<'a> {
         self.doc
     }
 
-    pub fn element(&self) -> &'a Element {
-        match &self.doc.node(self.id).kind {
-            NodeKind::Element(e) => e,
-            // An ElementRef is only made for element nodes.
-            _ => unreachable!("ElementRef on a non-element"),
-        }
+    pub fn prefix(&self) -> Option<&'a str> {
+        self.data().prefix.map(|p| self.doc.str(p))
     }
 
     pub fn local(&self) -> &'a str {
-        &self.element().local
+        self.doc.str(self.data().local)
     }
 
     pub fn ns(&self) -> Option<&'a str> {
-        self.element().ns.as_deref()
+        self.doc.ns_str(self.data().ns)
+    }
+
+    /// The name as written, `prefix:local` or `local`.
+    pub fn qname(&self) -> String {
+        qname(self.prefix(), self.local())
     }
 
     pub fn is(&self, ns: &str, local: &str) -> bool {
-        self.ns() == Some(ns) && self.local() == local
+        self.local() == local && self.ns() == Some(ns)
     }
 
     /// `{ns}local`, or `local` for an element in no namespace.
@@ -387,48 +523,65 @@ impl<'a> ElementRef<'a> {
     }
 
     pub fn span(&self) -> Range<usize> {
-        self.doc.node(self.id).span.clone()
+        self.doc.span(self.id)
+    }
+
+    /// End of the start tag in the source (just after its `>`).
+    pub fn start_tag_end(&self) -> usize {
+        self.data().start_tag_end as usize
+    }
+
+    /// Whether it was written as `<x/>`.
+    pub fn self_closing(&self) -> bool {
+        self.data().self_closing
+    }
+
+    pub fn attributes(&self) -> impl Iterator<Item = AttrRef<'a>> + 'a {
+        let doc = self.doc;
+        let r = self.data().attrs.clone();
+        doc.attrs[r.start as usize..r.end as usize]
+            .iter()
+            .map(move |attr| AttrRef { doc, attr })
+    }
+
+    /// Namespace declarations written on this element: (prefix, uri); `xmlns=""` has uri "".
+    pub fn ns_decls(&self) -> impl Iterator<Item = (Option<&'a str>, &'a str)> + 'a {
+        let doc = self.doc;
+        let r = self.data().decls.clone();
+        doc.decls[r.start as usize..r.end as usize]
+            .iter()
+            .map(move |d| (d.prefix.map(|p| doc.str(p)), doc.str(d.uri)))
     }
 
     /// The value of an attribute in no namespace.
     pub fn attr(&self, local: &str) -> Option<&'a str> {
-        self.element()
-            .attributes
-            .iter()
-            .find(|a| a.ns.is_none() && a.local == local)
-            .map(|a| a.value.as_str())
+        self.attributes()
+            .find(|a| a.attr.ns == NsRef::None && a.local() == local)
+            .map(|a| a.value())
     }
 
     pub fn attr_ns(&self, ns: &str, local: &str) -> Option<&'a str> {
-        self.element()
-            .attributes
-            .iter()
-            .find(|a| a.ns.as_deref() == Some(ns) && a.local == local)
-            .map(|a| a.value.as_str())
+        self.attributes()
+            .find(|a| a.local() == local && a.ns() == Some(ns))
+            .map(|a| a.value())
     }
 
     /// The value of this element's ID-typed attribute, if it has one.
     pub fn id_value(&self) -> Option<&'a str> {
-        self.element()
-            .attributes
-            .iter()
-            .find(|a| is_id_attribute(a))
-            .map(|a| a.value.as_str())
+        self.attributes().find(AttrRef::is_id).map(|a| a.value())
     }
 
     pub fn parent(&self) -> Option<ElementRef<'a>> {
-        self.doc
-            .node(self.id)
-            .parent
-            .and_then(|p| self.doc.element(p))
+        self.doc.parent(self.id).and_then(|p| self.doc.element(p))
+    }
+
+    pub fn children(&self) -> Children<'a> {
+        self.doc.children(self.id)
     }
 
     pub fn child_elements(&self) -> impl Iterator<Item = ElementRef<'a>> + 'a {
         let doc = self.doc;
-        doc.node(self.id)
-            .children
-            .iter()
-            .filter_map(move |&c| doc.element(c))
+        doc.children(self.id).filter_map(move |c| doc.element(c))
     }
 
     /// Child elements with this expanded name.
@@ -447,25 +600,15 @@ impl<'a> ElementRef<'a> {
     /// The concatenated character data of the direct children.
     pub fn text(&self) -> String {
         let mut s = String::new();
-        for &c in &self.doc.node(self.id).children {
-            if let NodeKind::Text(t) = &self.doc.node(c).kind {
+        for c in self.children() {
+            if let NodeKind::Text(t) = self.doc.kind(c) {
                 s.push_str(t);
             }
         }
         s
     }
 
-    /// Whether any child is a comment or processing instruction (a signed value with a comment in
-    /// it is read differently by different libraries; callers refuse such values).
-    pub fn has_non_text_children(&self) -> bool {
-        self.doc
-            .node(self.id)
-            .children
-            .iter()
-            .any(|&c| !matches!(self.doc.node(c).kind, NodeKind::Text(_)))
-    }
-
-    pub fn lookup_namespace(&self, prefix: Option<&str>) -> Option<String> {
+    pub fn lookup_namespace(&self, prefix: Option<&str>) -> Option<&'a str> {
         self.doc.lookup_namespace(self.id, prefix)
     }
 }
@@ -483,8 +626,8 @@ mod tests {
         let src = r#"<a:r xmlns:a="urn:a" xmlns="urn:d"><e a:x="1">t</e></a:r>"#;
         let d = p(src).unwrap();
         let r = d.root_element();
-        assert_eq!(r.element().prefix.as_deref(), Some("a"));
-        assert_eq!(r.element().ns_decls.len(), 2);
+        assert_eq!(r.prefix(), Some("a"));
+        assert_eq!(r.ns_decls().count(), 2);
         let e = r.child_elements().next().unwrap();
         assert_eq!(e.ns(), Some("urn:d"));
         assert_eq!(e.attr_ns("urn:a", "x"), Some("1"));
@@ -656,6 +799,53 @@ mod tests {
             Some("urn:oasis:names:tc:SAML:2.0:assertion")
         );
         assert!(parse(b"<saml:Assertion/>", &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn rejects_character_references_with_a_sign() {
+        assert_eq!(
+            p("<r>&#+65;</r>").err(),
+            Some(XmlError::InvalidCharRef("#+65".into()))
+        );
+        assert_eq!(
+            p("<r>&#x+41;</r>").err(),
+            Some(XmlError::InvalidCharRef("#x+41".into()))
+        );
+    }
+
+    #[test]
+    fn rejects_double_dash_in_comments_and_misplaced_declarations() {
+        assert!(matches!(
+            p("<r><!-- a -- b --></r>"),
+            Err(XmlError::Syntax(_))
+        ));
+        assert!(matches!(
+            p("<r><?xml version=\"1.0\"?></r>"),
+            Err(XmlError::Syntax(_))
+        ));
+        assert!(matches!(p("<r a=\"1\"b=\"2\"/>"), Err(XmlError::Syntax(_))));
+        assert!(matches!(p("<r a=\"x<y\"/>"), Err(XmlError::Syntax(_))));
+        assert!(matches!(p("<1r/>"), Err(XmlError::Syntax(_))));
+        assert!(matches!(
+            p("<a:b:c xmlns:a=\"urn:a\"/>"),
+            Err(XmlError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn keeps_comments_pis_and_cdata_as_written() {
+        let d = p("<r><!-- c --><?t  d ?><![CDATA[<&>]]>x</r>").unwrap();
+        let kinds: Vec<String> = d
+            .root_element()
+            .children()
+            .map(|c| match d.kind(c) {
+                NodeKind::Comment(t) => format!("comment:{t}"),
+                NodeKind::ProcessingInstruction { target, data } => format!("pi:{target}:{data:?}"),
+                NodeKind::Text(t) => format!("text:{t}"),
+                NodeKind::Element(_) => "element".into(),
+            })
+            .collect();
+        assert_eq!(kinds, ["comment: c ", "pi:t:Some(\"d \")", "text:<&>x"]);
     }
 
     #[test]

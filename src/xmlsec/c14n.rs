@@ -59,9 +59,12 @@ pub fn canonicalize(
         opts,
         exclude,
         out: Vec::with_capacity(doc.source().len()),
-        scope: Vec::new(),
-        rendered: Vec::new(),
+        scope: Vec::with_capacity(16),
+        rendered: Vec::with_capacity(16),
         inclusive_default: opts.inclusive_prefixes.iter().any(|p| p == "#default"),
+        attrs: Vec::with_capacity(16),
+        candidates: Vec::with_capacity(8),
+        to_render: Vec::with_capacity(8),
     };
     for d in doc.context_namespaces() {
         c.scope.push((d.prefix.as_deref(), d.uri.as_str()));
@@ -94,19 +97,17 @@ pub fn canonicalize(
         Some(apex) => {
             // Namespaces declared by the apex's ancestors are in scope for it.
             let mut chain = Vec::new();
-            let mut cur = doc.node(apex).parent;
+            let mut cur = doc.parent(apex);
             while let Some(p) = cur {
                 chain.push(p);
-                cur = doc.node(p).parent;
+                cur = doc.parent(p);
             }
             for p in chain.into_iter().rev() {
-                if let NodeKind::Element(e) = &doc.node(p).kind {
-                    for d in &e.ns_decls {
-                        c.scope.push((d.prefix.as_deref(), d.uri.as_str()));
-                    }
+                if let Some(e) = doc.element(p) {
+                    c.scope.extend(e.ns_decls());
                 }
             }
-            match doc.node(apex).kind {
+            match doc.kind(apex) {
                 NodeKind::Element(_) => c.element(apex, true),
                 _ => {
                     c.leaf(apex);
@@ -119,6 +120,9 @@ pub fn canonicalize(
 
 type Binding<'a> = (Option<&'a str>, &'a str);
 
+/// (namespace URI, local name, prefix, value)
+type AttrItem<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
+
 struct Canon<'a> {
     doc: &'a Document,
     opts: &'a Options,
@@ -129,6 +133,11 @@ struct Canon<'a> {
     /// Namespace declarations rendered by output ancestors, outermost first.
     rendered: Vec<Binding<'a>>,
     inclusive_default: bool,
+    /// Scratch for one element's attributes, candidate prefixes and declarations (reused:
+    /// each is done with before the element's children are visited).
+    attrs: Vec<AttrItem<'a>>,
+    candidates: Vec<Option<&'a str>>,
+    to_render: Vec<Binding<'a>>,
 }
 
 fn lookup<'a>(list: &[Binding<'a>], prefix: Option<&str>) -> Option<&'a str> {
@@ -141,7 +150,7 @@ fn lookup<'a>(list: &[Binding<'a>], prefix: Option<&str>) -> Option<&'a str> {
 impl<'a> Canon<'a> {
     /// Write a comment, PI or text node; false if nothing was written.
     fn leaf(&mut self, id: NodeId) -> bool {
-        match &self.doc.node(id).kind {
+        match self.doc.kind(id) {
             NodeKind::Text(t) => {
                 escape_text(&mut self.out, t);
                 true
@@ -159,7 +168,7 @@ impl<'a> Canon<'a> {
             NodeKind::ProcessingInstruction { target, data } => {
                 self.out.extend_from_slice(b"<?");
                 self.out.extend_from_slice(target.as_bytes());
-                if let Some(d) = data.as_deref().filter(|d| !d.is_empty()) {
+                if let Some(d) = data.filter(|d| !d.is_empty()) {
                     self.out.push(b' ');
                     self.out.extend_from_slice(d.as_bytes());
                 }
@@ -172,17 +181,15 @@ impl<'a> Canon<'a> {
 
     fn element(&mut self, id: NodeId, is_top: bool) {
         let doc = self.doc;
-        let node = doc.node(id);
-        let NodeKind::Element(e) = &node.kind else {
+        let Some(e) = doc.element(id) else {
             return;
         };
         let scope_mark = self.scope.len();
-        for d in &e.ns_decls {
-            self.scope.push((d.prefix.as_deref(), d.uri.as_str()));
-        }
+        self.scope.extend(e.ns_decls());
 
         // Which namespace prefixes are candidates for rendering on this element.
-        let mut candidates: Vec<Option<&'a str>> = Vec::new();
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
         let add = |p: Option<&'a str>, c: &mut Vec<Option<&'a str>>| {
             if p != Some("xml") && !c.contains(&p) {
                 c.push(p);
@@ -190,18 +197,24 @@ impl<'a> Canon<'a> {
         };
         match self.opts.method {
             Method::Exclusive => {
-                add(e.prefix.as_deref(), &mut candidates);
-                for a in &e.attributes {
-                    if a.prefix.is_some() {
-                        add(a.prefix.as_deref(), &mut candidates);
+                add(e.prefix(), &mut candidates);
+                for a in e.attributes() {
+                    if let Some(p) = a.prefix() {
+                        add(Some(p), &mut candidates);
                     }
                 }
                 if self.inclusive_default {
                     add(None, &mut candidates);
                 }
                 for p in &self.opts.inclusive_prefixes {
-                    if p != "#default" && lookup(&self.scope, Some(p)).is_some() {
-                        add(Some(p.as_str()), &mut candidates);
+                    if p != "#default"
+                        && let Some((q, _)) = self
+                            .scope
+                            .iter()
+                            .rev()
+                            .find(|(q, _)| *q == Some(p.as_str()))
+                    {
+                        add(*q, &mut candidates);
                     }
                 }
             }
@@ -211,14 +224,15 @@ impl<'a> Canon<'a> {
                         add(*p, &mut candidates);
                     }
                 } else {
-                    for d in &e.ns_decls {
-                        add(d.prefix.as_deref(), &mut candidates);
+                    for (p, _) in e.ns_decls() {
+                        add(p, &mut candidates);
                     }
                 }
             }
         }
-        let mut to_render: Vec<Binding<'a>> = Vec::new();
-        for p in candidates {
+        let mut to_render = std::mem::take(&mut self.to_render);
+        to_render.clear();
+        for &p in &candidates {
             let uri = lookup(&self.scope, p).unwrap_or("");
             let shown = lookup(&self.rendered, p);
             let render = match p {
@@ -229,14 +243,11 @@ impl<'a> Canon<'a> {
                 to_render.push((p, uri));
             }
         }
-        to_render.sort_by(|a, b| {
-            a.0.unwrap_or("")
-                .cmp(b.0.unwrap_or(""))
-                .then(a.0.is_some().cmp(&b.0.is_some()))
-        });
+        // By prefix; the default namespace (no prefix) first.
+        to_render.sort_by(|a, b| a.0.cmp(&b.0));
 
         self.out.push(b'<');
-        write_qname(&mut self.out, e.prefix.as_deref(), &e.local);
+        write_qname(&mut self.out, e.prefix(), e.local());
         for (p, uri) in &to_render {
             match p {
                 None => self.out.extend_from_slice(b" xmlns=\""),
@@ -252,50 +263,47 @@ impl<'a> Canon<'a> {
 
         // Attributes in (namespace URI, local name) order; inclusive C14N of a subtree also
         // carries the xml:* attributes the apex inherits.
-        let mut attrs: Vec<(&str, &str, Option<&str>, &str)> = e
-            .attributes
-            .iter()
-            .map(|a| {
-                (
-                    a.ns.as_deref().unwrap_or(""),
-                    a.local.as_str(),
-                    a.prefix.as_deref(),
-                    a.value.as_str(),
-                )
-            })
-            .collect();
+        let mut attrs = std::mem::take(&mut self.attrs);
+        attrs.clear();
+        attrs.extend(
+            e.attributes()
+                .map(|a| (a.ns().unwrap_or(""), a.local(), a.prefix(), a.value())),
+        );
         if is_top && self.opts.method == Method::Inclusive {
-            let mut cur = node.parent;
-            while let Some(p) = cur {
-                if let NodeKind::Element(pe) = &doc.node(p).kind {
-                    for a in &pe.attributes {
-                        if a.ns.as_deref() == Some(XML_NS)
-                            && !attrs.iter().any(|x| x.0 == XML_NS && x.1 == a.local)
-                        {
-                            attrs.push((XML_NS, a.local.as_str(), Some("xml"), a.value.as_str()));
-                        }
+            let mut cur = e.parent();
+            while let Some(pe) = cur {
+                for a in pe.attributes() {
+                    if a.ns() == Some(XML_NS)
+                        && !attrs.iter().any(|x| x.0 == XML_NS && x.1 == a.local())
+                    {
+                        attrs.push((XML_NS, a.local(), Some("xml"), a.value()));
                     }
                 }
-                cur = doc.node(p).parent;
+                cur = pe.parent();
             }
         }
-        attrs.sort_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(b.1)));
-        for (_, local, prefix, value) in attrs {
+        if attrs.len() > 1 {
+            attrs.sort_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(b.1)));
+        }
+        for (_, local, prefix, value) in attrs.iter() {
             self.out.push(b' ');
-            write_qname(&mut self.out, prefix, local);
+            write_qname(&mut self.out, *prefix, local);
             self.out.extend_from_slice(b"=\"");
             escape_attr(&mut self.out, value);
             self.out.push(b'"');
         }
+        self.attrs = attrs;
         self.out.push(b'>');
 
         let rendered_mark = self.rendered.len();
-        self.rendered.extend(to_render);
-        for &child in &node.children {
+        self.rendered.extend_from_slice(&to_render);
+        self.candidates = candidates;
+        self.to_render = to_render;
+        for child in doc.children(id) {
             if Some(child) == self.exclude {
                 continue;
             }
-            match doc.node(child).kind {
+            match doc.kind(child) {
                 NodeKind::Element(_) => self.element(child, false),
                 _ => {
                     self.leaf(child);
@@ -306,7 +314,7 @@ impl<'a> Canon<'a> {
         self.scope.truncate(scope_mark);
 
         self.out.extend_from_slice(b"</");
-        write_qname(&mut self.out, e.prefix.as_deref(), &e.local);
+        write_qname(&mut self.out, e.prefix(), e.local());
         self.out.push(b'>');
     }
 }
@@ -319,8 +327,19 @@ fn write_qname(out: &mut Vec<u8>, prefix: Option<&str>, local: &str) {
     out.extend_from_slice(local.as_bytes());
 }
 
+/// Whether any byte is one of `set`, in a pass the compiler vectorizes.
+fn contains_any(bytes: &[u8], set: &[u8]) -> bool {
+    bytes
+        .chunks(64)
+        .any(|c| c.iter().fold(false, |acc, b| acc | set.contains(b)))
+}
+
 fn escape_text(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if !contains_any(bytes, b"&<>\r") {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let rep: &[u8] = match b {
@@ -339,6 +358,10 @@ fn escape_text(out: &mut Vec<u8>, s: &str) {
 
 pub(crate) fn escape_attr(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if !contains_any(bytes, b"&<\"\t\n\r") {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let rep: &[u8] = match b {

@@ -374,11 +374,10 @@ fn check_no_split_text(doc: &Document, element: NodeId, sig: NodeId) -> Result<(
         if doc.is_ancestor_or_self(sig, id) {
             continue;
         }
-        let node = doc.node(id);
-        if !matches!(node.kind, NodeKind::Element(_)) {
+        if doc.element(id).is_none() {
             continue;
         }
-        let kids = || node.children.iter().map(|&c| &doc.node(c).kind);
+        let kids = || doc.children(id).map(|c| doc.kind(c));
         let has_text = kids().any(|k| matches!(k, NodeKind::Text(t) if !t.trim().is_empty()));
         let has_other = kids().any(|k| {
             matches!(
@@ -465,7 +464,6 @@ pub(crate) fn insert_first_after_issuer(
     fragment: &str,
 ) -> String {
     let src = doc.source();
-    let e = target.element();
     let issuer = target
         .child_elements()
         .next()
@@ -476,17 +474,17 @@ pub(crate) fn insert_first_after_issuer(
         out.push_str(&src[..at]);
         out.push_str(fragment);
         out.push_str(&src[at..]);
-    } else if e.self_closing {
-        let end = e.start_tag_end;
+    } else if target.self_closing() {
+        let end = target.start_tag_end();
         out.push_str(&src[..end - 2]);
         out.push('>');
         out.push_str(fragment);
         out.push_str("</");
-        out.push_str(&e.qname());
+        out.push_str(&target.qname());
         out.push('>');
         out.push_str(&src[end..]);
     } else {
-        let at = e.start_tag_end;
+        let at = target.start_tag_end();
         out.push_str(&src[..at]);
         out.push_str(fragment);
         out.push_str(&src[at..]);

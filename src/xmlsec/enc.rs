@@ -505,7 +505,7 @@ pub fn decrypt_in_place(
     let plaintext =
         std::str::from_utf8(&d.plaintext).map_err(|_| EncError::Plaintext(XmlError::NotUtf8))?;
     let src = doc.source();
-    let span = doc.node(id).span.clone();
+    let span = doc.span(id);
     let out = format!("{}{}{}", &src[..span.start], plaintext, &src[span.end..]);
     xml::parse(out.as_bytes(), limits).map_err(EncError::Plaintext)?;
     Ok(out)
@@ -516,12 +516,11 @@ pub fn decrypt_in_place(
 fn self_contained(doc: &Document, element: ElementRef<'_>) -> String {
     let src = doc.source();
     let span = element.span();
-    let e = element.element();
+    let own: Vec<Option<&str>> = element.ns_decls().map(|(p, _)| p).collect();
     let mut inherited: Vec<xml::NsDecl> = Vec::new();
     if let Some(parent) = element.parent() {
         for d in doc.in_scope_namespaces(parent.id()).into_iter().rev() {
-            if inherited.iter().any(|x| x.prefix == d.prefix)
-                || e.ns_decls.iter().any(|x| x.prefix == d.prefix)
+            if inherited.iter().any(|x| x.prefix == d.prefix) || own.contains(&d.prefix.as_deref())
             {
                 continue;
             }
@@ -531,11 +530,11 @@ fn self_contained(doc: &Document, element: ElementRef<'_>) -> String {
         inherited.extend(
             doc.context_namespaces()
                 .iter()
-                .filter(|d| !e.ns_decls.iter().any(|x| x.prefix == d.prefix))
+                .filter(|d| !own.contains(&d.prefix.as_deref()))
                 .cloned(),
         );
     }
-    let name_end = span.start + 1 + e.qname().len();
+    let name_end = span.start + 1 + element.qname().len();
     let mut out = String::with_capacity(span.len() + 256);
     out.push_str(&src[span.start..name_end]);
     for d in inherited.iter().filter(|d| !d.uri.is_empty()) {
