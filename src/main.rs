@@ -374,26 +374,35 @@ fn keys_generate(a: GenerateArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create {}", a.out.display()))?;
     let key_path = a.out.join("key.pem");
-    write_private(&key_path, g.key.pkcs8_pem().as_bytes())?;
-    std::fs::write(a.out.join("cert.pem"), g.cert.to_pem())?;
+    let cert_path = a.out.join("cert.pem");
+    for p in [&key_path, &cert_path] {
+        if p.exists() {
+            return Err(anyhow!(
+                "{} exists; not overwriting a key or certificate",
+                p.display()
+            ));
+        }
+    }
+    write_new(&key_path, g.key.pkcs8_pem().as_bytes(), 0o600)?;
+    write_new(&cert_path, g.cert.to_pem().as_bytes(), 0o644)?;
     println!(
         "{}: {} key for {}\n{}: self-signed certificate, valid {} days",
         key_path.display(),
         g.key.public_key().describe(),
         g.cert.subject(),
-        a.out.join("cert.pem").display(),
+        cert_path.display(),
         a.days
     );
     Ok(())
 }
 
-fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+/// Create a file that must not exist yet, with these permissions from the start.
+fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
+        .create_new(true)
+        .mode(mode)
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     f.write_all(data)?;

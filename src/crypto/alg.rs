@@ -35,7 +35,6 @@ pub mod uri {
     pub const ECDH_ES: &str = "http://www.w3.org/2009/xmlenc11#ECDH-ES";
     pub const CONCAT_KDF: &str = "http://www.w3.org/2009/xmlenc11#ConcatKDF";
     pub const KW_AES128: &str = "http://www.w3.org/2001/04/xmlenc#kw-aes128";
-    pub const KW_AES192: &str = "http://www.w3.org/2001/04/xmlenc#kw-aes192";
     pub const KW_AES256: &str = "http://www.w3.org/2001/04/xmlenc#kw-aes256";
 
     /// Recognised only to name them in a refusal.

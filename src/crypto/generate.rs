@@ -108,9 +108,13 @@ pub fn self_signed(
     aws_lc_rs::rand::fill(&mut serial).map_err(|_| CryptoError::Rng)?;
     serial[0] &= 0x7f;
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    // One key may both sign and receive encrypted assertions; EC keys receive by key agreement.
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::DigitalSignature,
-        rcgen::KeyUsagePurpose::KeyEncipherment,
+        match key {
+            PrivateKey::Rsa { .. } => rcgen::KeyUsagePurpose::KeyEncipherment,
+            PrivateKey::Ec { .. } => rcgen::KeyUsagePurpose::KeyAgreement,
+        },
     ];
     let cert = params.self_signed(&pair).map_err(cert_err)?;
     Certificate::from_der(cert.der())

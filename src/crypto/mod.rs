@@ -24,7 +24,7 @@ pub enum CryptoError {
     LegacyAlgorithm(String),
     #[error("{key} key is below the eIDAS minimum of {minimum} bits")]
     WeakKey { key: String, minimum: usize },
-    #[error("a {key} key cannot be used with {algorithm}")]
+    #[error("key {key} cannot be used with {algorithm}")]
     KeyAlgorithmMismatch { key: String, algorithm: String },
     #[error("bad key: {0}")]
     BadKey(String),

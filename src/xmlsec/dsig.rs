@@ -35,7 +35,7 @@ pub enum DsigError {
     #[error("the Reference URI {uri:?} does not point at the signed element")]
     ReferenceNotToSignedElement { uri: String },
     #[error(
-        "transforms {0} are outside the profile (enveloped-signature, then exc-c14n or C14N 1.0)"
+        "transforms {0} are outside the profile (enveloped-signature, then exc-c14n or C14N 1.0, or enveloped-signature alone)"
     )]
     DisallowedTransforms(String),
     #[error("canonicalization {0} is not accepted for SignedInfo")]

@@ -122,7 +122,8 @@ pub fn decrypt(doc: &Document, id: NodeId, keys: &[PrivateKey]) -> Result<Decryp
     if encrypted_keys.is_empty() {
         return Err(EncError::NoEncryptedKey);
     }
-    // Refuse a forbidden key transport before touching any key.
+    // Each EncryptedKey is checked against the allow-list before any key is tried; when none
+    // opens, the refusal names a forbidden algorithm or a malformed structure if there was one.
     let mut last_err = EncError::NoKeyDecrypts;
     for ek in encrypted_keys {
         match unwrap_content_key(ek, content.key_len(), keys) {
@@ -252,7 +253,9 @@ fn unwrap_content_key(
                 let Ok(z) = k.ecdh(&am.originator) else {
                     continue;
                 };
-                let kek = concat_kdf(am.kdf, &z, &am.other_info, wrap.key_len())?;
+                let Ok(kek) = concat_kdf(am.kdf, &z, &am.other_info, wrap.key_len()) else {
+                    continue;
+                };
                 if let Ok(cek) = aes_unwrap(wrap, &kek, &wrapped)
                     && cek.len() == cek_len
                 {

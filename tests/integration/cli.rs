@@ -224,6 +224,22 @@ fn keys_generate_writes_a_key_and_a_certificate_for_the_country() {
         &s(dir.path()),
     ]);
     assert_eq!(o.status.code(), Some(2));
+    // An existing key is never overwritten.
+    let again = dir.path().join("ec-p256");
+    let before = std::fs::read(again.join("key.pem")).unwrap();
+    let o = eidas_node(&[
+        "keys",
+        "generate",
+        "--kind",
+        "ec-p256",
+        "--country",
+        "NO",
+        "--out",
+        &s(&again),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not overwriting"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(again.join("key.pem")).unwrap(), before);
 }
 
 #[test]

@@ -475,3 +475,98 @@ fn our_subtree_c14n_equals_libxmlsec1s_through_its_signatures() {
         );
     }
 }
+
+#[test]
+fn brainpool_signatures_from_libxmlsec1_verify_in_ours() {
+    // German nodes sign with Brainpool keys; we verify them (RustCrypto), never make them.
+    let input = tmp("bp-in.xml", RESPONSE);
+    for (curve, alg) in [
+        ("brainpoolP256r1", ECDSA256),
+        ("brainpoolP256r1", ECDSA512),
+        ("brainpoolP384r1", ECDSA384),
+    ] {
+        let key = tmp(&format!("{curve}.key.pem"), "");
+        let cert = tmp(&format!("{curve}.cert.pem"), "");
+        ok(
+            oracle(&[
+                "genkey",
+                "--curve",
+                curve,
+                "--out-key",
+                &p(&key),
+                "--out-cert",
+                &p(&cert),
+            ]),
+            "genkey",
+        );
+        let out = tmp("bp-signed.xml", "");
+        ok(
+            oracle(&[
+                "xmlsec-sign",
+                "--key",
+                &p(&key),
+                "--cert",
+                &p(&cert),
+                "--alg",
+                alg,
+                "--id",
+                ASSERTION_ID,
+                "--out",
+                &p(&out),
+                &p(&input),
+            ]),
+            "xmlsec-sign brainpool",
+        );
+        let signed = std::fs::read_to_string(&out).unwrap();
+        let trusted =
+            eidas_node::crypto::Certificate::load(&std::fs::read(&cert).unwrap()).unwrap();
+        let doc = parse(&signed);
+        let a = doc.elements_with_id(ASSERTION_ID).next().unwrap().id();
+        verify_element(
+            &doc,
+            a,
+            &[trusted.public_key().clone()],
+            &VerifyOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{curve} {alg}: {e}"));
+        let tampered = parse(&signed.replace("Nordmann", "Nordmenn"));
+        let a = tampered.elements_with_id(ASSERTION_ID).next().unwrap().id();
+        assert_eq!(
+            verify_element(
+                &tampered,
+                a,
+                &[trusted.public_key().clone()],
+                &VerifyOptions::default()
+            )
+            .err(),
+            Some(DsigError::DigestMismatch)
+        );
+        // A Brainpool signature value checked with the wrong Brainpool key fails.
+        let other = tmp("bp-other.cert.pem", "");
+        let other_key = tmp("bp-other.key.pem", "");
+        ok(
+            oracle(&[
+                "genkey",
+                "--curve",
+                curve,
+                "--out-key",
+                &p(&other_key),
+                "--out-cert",
+                &p(&other),
+            ]),
+            "genkey",
+        );
+        let wrong = eidas_node::crypto::Certificate::load(&std::fs::read(&other).unwrap()).unwrap();
+        let a = doc.elements_with_id(ASSERTION_ID).next().unwrap().id();
+        assert_eq!(
+            verify_element(
+                &doc,
+                a,
+                &[wrong.public_key().clone()],
+                &VerifyOptions::default()
+            )
+            .err(),
+            Some(DsigError::BadSignature)
+        );
+    }
+}

@@ -7,4 +7,5 @@ mod common;
 mod encryption;
 mod interop;
 mod redirect;
+mod refusals;
 mod vectors;

@@ -556,6 +556,35 @@ def cmd_bench(a):
                       "libxmlsec": libxmlsec_version()}, separators=(",", ":")))
 
 
+def cmd_genkey(a):
+    """A key and self-signed certificate made by pyca/cryptography, for curves our own generator
+    does not make (Brainpool: German nodes sign with it; we only verify)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    curves = {"brainpoolP256r1": ec.BrainpoolP256R1, "brainpoolP384r1": ec.BrainpoolP384R1,
+              "P-256": ec.SECP256R1, "P-384": ec.SECP384R1}
+    if a.curve not in curves:
+        raise Usage(f"--curve must be one of {', '.join(curves)}")
+    key = ec.generate_private_key(curves[a.curve]())
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, f"oracle {a.curve}")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .sign(key, hashes.SHA256()))
+    with open(a.out_key, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(a.out_cert, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+
+
 # --------------------------------------------------------------------------------------------------
 # command line
 
@@ -618,6 +647,11 @@ def build_parser():
     s.add_argument("--prefixes", help='InclusiveNamespaces PrefixList, e.g. "a b #default"')
     s.add_argument("--out", required=True)
     s.add_argument("input")
+
+    s = cmd("genkey", cmd_genkey, "EC key + self-signed certificate with pyca/cryptography")
+    s.add_argument("--curve", required=True)
+    s.add_argument("--out-key", required=True)
+    s.add_argument("--out-cert", required=True)
 
     s = cmd("bench", cmd_bench, "time N python-xmlsec operations; prints one JSON line")
     s.add_argument("--op", required=True, choices=["sign", "verify", "encrypt", "decrypt", "c14n"])
