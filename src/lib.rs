@@ -1,8 +1,12 @@
 //! eidas-node: Norway's eIDAS node (Proxy-Service and Connector) as a library. The layers follow
-//! ARCHITECTURE.md; a layer imports only layers below it. `xml`, `crypto` and `xmlsec` do no I/O
-//! and never read the clock.
+//! ARCHITECTURE.md; a layer imports only layers below it. `xml`, `crypto`, `xmlsec`, `saml` and
+//! `eidas` do no I/O and never read the clock.
 #![deny(unsafe_code)]
 
+pub mod clock;
 pub mod crypto;
+pub mod eidas;
+pub mod saml;
+pub mod store;
 pub mod xml;
 pub mod xmlsec;

@@ -1,0 +1,1 @@
+//! The eIDAS profile: attribute registry, LoA, SPType, PersonIdentifier and the validation rules.

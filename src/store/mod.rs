@@ -1,0 +1,1 @@
+//! The replay and session store (see the store helper's files).
