@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod crypto;
 pub mod eidas;
+pub mod metadata;
 pub mod saml;
 pub mod store;
 pub mod xml;

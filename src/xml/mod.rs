@@ -536,7 +536,7 @@ impl<'a> ElementRef<'a> {
         self.data().self_closing
     }
 
-    pub fn attributes(&self) -> impl Iterator<Item = AttrRef<'a>> + 'a {
+    pub fn attributes(self) -> impl Iterator<Item = AttrRef<'a>> + 'a {
         let doc = self.doc;
         let r = self.data().attrs.clone();
         doc.attrs[r.start as usize..r.end as usize]
@@ -545,7 +545,7 @@ impl<'a> ElementRef<'a> {
     }
 
     /// Namespace declarations written on this element: (prefix, uri); `xmlns=""` has uri "".
-    pub fn ns_decls(&self) -> impl Iterator<Item = (Option<&'a str>, &'a str)> + 'a {
+    pub fn ns_decls(self) -> impl Iterator<Item = (Option<&'a str>, &'a str)> + 'a {
         let doc = self.doc;
         let r = self.data().decls.clone();
         doc.decls[r.start as usize..r.end as usize]
@@ -575,18 +575,18 @@ impl<'a> ElementRef<'a> {
         self.doc.parent(self.id).and_then(|p| self.doc.element(p))
     }
 
-    pub fn children(&self) -> Children<'a> {
+    pub fn children(self) -> Children<'a> {
         self.doc.children(self.id)
     }
 
-    pub fn child_elements(&self) -> impl Iterator<Item = ElementRef<'a>> + 'a {
+    pub fn child_elements(self) -> impl Iterator<Item = ElementRef<'a>> + 'a {
         let doc = self.doc;
         doc.children(self.id).filter_map(move |c| doc.element(c))
     }
 
     /// Child elements with this expanded name.
     pub fn children_named(
-        &self,
+        self,
         ns: &'a str,
         local: &'a str,
     ) -> impl Iterator<Item = ElementRef<'a>> + 'a {
