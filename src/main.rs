@@ -37,6 +37,28 @@ enum Command {
     /// Key management.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// SAML metadata: check a peer's against the eIDAS profile.
+    #[command(subcommand)]
+    Metadata(MetadataCommand),
+}
+
+#[derive(Subcommand)]
+enum MetadataCommand {
+    /// Check metadata against the eIDAS profile (eidas.md §7 A-C); one finding a line with its
+    /// rule id. Exit 0 when there is no MUST finding, 1 otherwise.
+    Verify(MetadataVerifyArgs),
+}
+
+#[derive(Args)]
+struct MetadataVerifyArgs {
+    /// Certificate trusted for the metadata signature (PEM or DER); may be given several times.
+    #[arg(long = "trust-anchor", value_name = "PEM")]
+    trust_anchors: Vec<PathBuf>,
+    /// Judge validity at this instant (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// The metadata file (or an https URL).
+    source: String,
 }
 
 #[derive(Subcommand)]
@@ -179,6 +201,7 @@ fn main() -> ExitCode {
             XmlCommand::Decrypt(a) => xml_decrypt(a),
         },
         Command::Keys(KeysCommand::Generate(a)) => keys_generate(a),
+        Command::Metadata(MetadataCommand::Verify(a)) => metadata_verify(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -406,5 +429,61 @@ fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<()> {
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     f.write_all(data)?;
+    Ok(())
+}
+
+fn parse_at(at: &Option<String>) -> Result<Option<time::OffsetDateTime>> {
+    at.as_deref()
+        .map(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| anyhow!("--at takes an RFC 3339 instant, e.g. 2024-01-31T12:00:00Z"))
+        })
+        .transpose()
+}
+
+fn metadata_verify(a: MetadataVerifyArgs) -> Result<()> {
+    use eidas_node::metadata::check::{CheckOptions, check};
+    let mut anchors = Vec::new();
+    for p in &a.trust_anchors {
+        anchors.extend(Certificate::load_all(&read(p)?).map_err(|e| anyhow!("{}: {e}", p.display()))?);
+    }
+    let (bytes, fetched_from) = if a.source.starts_with("https://") || a.source.starts_with("http://") {
+        return Err(anyhow!(
+            "fetching metadata from a URL is not built yet; download it and pass the file"
+        ));
+    } else {
+        (read(Path::new(&a.source))?, None)
+    };
+    let report = check(
+        &bytes,
+        &CheckOptions {
+            trust_anchors: anchors,
+            at: parse_at(&a.at)?,
+            fetched_from,
+        },
+    );
+    for e in &report.entities {
+        let role = match (&e.idp, &e.sp) {
+            (Some(_), Some(_)) => "Proxy-Service and Connector",
+            (Some(_), None) => "Proxy-Service",
+            (None, Some(_)) => "Connector",
+            (None, None) => "no role",
+        };
+        println!("entity {} ({role}), validUntil {}", e.entity_id, e.valid_until.as_deref().unwrap_or("-"));
+    }
+    println!("signature: {}", if report.trusted { "verified with a trust anchor" } else { "not verified with a trust anchor" });
+    for f in &report.findings {
+        println!("{} [{}] {}", f.id, f.severity.as_str(), f.message);
+    }
+    if report.findings.is_empty() {
+        println!("no findings");
+    }
+    if report.has_must() {
+        return Err(refused(format!(
+            "{} finding(s), {} of them MUST",
+            report.findings.len(),
+            report.findings.iter().filter(|f| f.severity == eidas_node::metadata::check::Severity::Must).count()
+        )));
+    }
     Ok(())
 }

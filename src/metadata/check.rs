@@ -141,7 +141,11 @@ fn embedded_certificate(doc: &Document) -> Option<Certificate> {
 
 fn check_signature(doc: &Document, r: &mut Report, opts: &CheckOptions, at: OffsetDateTime) {
     let root = doc.root();
-    if doc.root_element().first_child_named(xns::DSIG, "Signature").is_none() {
+    if doc
+        .root_element()
+        .first_child_named(xns::DSIG, "Signature")
+        .is_none()
+    {
         r.add("MD-SIGNED", Severity::Must, "the metadata is not signed");
         return;
     }
@@ -163,10 +167,18 @@ fn check_signature(doc: &Document, r: &mut Report, opts: &CheckOptions, at: Offs
         }
     } else {
         (
-            opts.trust_anchors.iter().map(|c| c.public_key().clone()).collect(),
+            opts.trust_anchors
+                .iter()
+                .map(|c| c.public_key().clone())
+                .collect(),
             true,
         )
     };
+    for key in &keys {
+        if let Err(e) = key.check_policy(&KeyPolicy::EIDAS) {
+            r.add("MD-SIG-KEY", Severity::Must, format!("metadata signing key: {e}"));
+        }
+    }
     let outcome = dsig::verify_element(doc, root, &keys, &strict);
     let outcome = match outcome {
         Err(DsigError::Algorithm(e)) => {
@@ -185,10 +197,6 @@ fn check_signature(doc: &Document, r: &mut Report, opts: &CheckOptions, at: Offs
     };
     match outcome {
         Ok(i) => {
-            let key = &keys[i];
-            if let Err(e) = key.check_policy(&KeyPolicy::EIDAS) {
-                r.add("MD-SIG-KEY", Severity::Must, format!("metadata signing key: {e}"));
-            }
             if anchored {
                 r.trusted = true;
                 if let Some(c) = opts.trust_anchors.get(i)
@@ -207,13 +215,32 @@ fn check_signature(doc: &Document, r: &mut Report, opts: &CheckOptions, at: Offs
                 );
             }
         }
-        Err(e) => r.add("MD-SIGNED", Severity::Must, format!("the metadata signature does not verify: {e}")),
+        Err(_)
+            if keys
+                .iter()
+                .all(|k| matches!(k, PublicKey::Rsa { bits, .. } if *bits < 2048)) =>
+        {
+            r.add(
+                "MD-SIGNED",
+                Severity::Must,
+                "the signature is not checked: RSA keys under 2048 bits are refused outright",
+            )
+        }
+        Err(e) => r.add(
+            "MD-SIGNED",
+            Severity::Must,
+            format!("the metadata signature does not verify: {e}"),
+        ),
     }
 }
 
 fn check_valid_until(r: &mut Report, vu: &str, at: OffsetDateTime) {
     match parse_instant("validUntil", vu) {
-        Ok(t) if t <= at => r.add("MD-VALIDUNTIL", Severity::Must, format!("expired: validUntil {vu}")),
+        Ok(t) if t <= at => r.add(
+            "MD-VALIDUNTIL",
+            Severity::Must,
+            format!("expired: validUntil {vu}"),
+        ),
         Ok(t) if t - at > time::Duration::days(7) => r.add(
             "MD-VALIDUNTIL",
             Severity::Should,
@@ -224,16 +251,37 @@ fn check_valid_until(r: &mut Report, vu: &str, at: OffsetDateTime) {
     }
 }
 
-fn check_entity(r: &mut Report, d: &EntityDescriptor, opts: &CheckOptions, at: OffsetDateTime, top: bool) {
-    let who = if top { String::new() } else { format!("{}: ", d.entity_id) };
+fn check_entity(
+    r: &mut Report,
+    d: &EntityDescriptor,
+    opts: &CheckOptions,
+    at: OffsetDateTime,
+    top: bool,
+) {
+    let who = if top {
+        String::new()
+    } else {
+        format!("{}: ", d.entity_id)
+    };
     if !d.entity_id.starts_with("https://") {
-        r.add("MD-ENTITYID", Severity::Must, format!("{who}entityID {:?} is not an HTTPS URL", d.entity_id));
+        r.add(
+            "MD-ENTITYID",
+            Severity::Must,
+            format!("{who}entityID {:?} is not an HTTPS URL", d.entity_id),
+        );
     }
     if let Some(url) = &opts.fetched_from
         && top
         && url != &d.entity_id
     {
-        r.add("MD-ENTITYID", Severity::Must, format!("entityID {:?} differs from the URL it was fetched from ({url})", d.entity_id));
+        r.add(
+            "MD-ENTITYID",
+            Severity::Must,
+            format!(
+                "entityID {:?} differs from the URL it was fetched from ({url})",
+                d.entity_id
+            ),
+        );
     }
     match &d.valid_until {
         Some(vu) => check_valid_until(r, vu, at),
@@ -241,23 +289,43 @@ fn check_entity(r: &mut Report, d: &EntityDescriptor, opts: &CheckOptions, at: O
         None => {}
     }
     if d.digest_methods.is_empty() {
-        r.add("MD-ALG-DIGEST", Severity::Should, format!("{who}no alg:DigestMethod announced"));
+        r.add(
+            "MD-ALG-DIGEST",
+            Severity::Should,
+            format!("{who}no alg:DigestMethod announced"),
+        );
     }
     for m in &d.digest_methods {
         if DigestAlgorithm::from_uri(m).is_err() {
-            r.add("MD-ALG-DIGEST", Severity::Must, format!("{who}announces digest {m}, outside the eIDAS profile"));
+            r.add(
+                "MD-ALG-DIGEST",
+                Severity::Must,
+                format!("{who}announces digest {m}, outside the eIDAS profile"),
+            );
         }
     }
     if d.signing_methods.is_empty() {
-        r.add("MD-ALG-SIGNING", Severity::Should, format!("{who}no alg:SigningMethod announced"));
+        r.add(
+            "MD-ALG-SIGNING",
+            Severity::Should,
+            format!("{who}no alg:SigningMethod announced"),
+        );
     }
     for m in &d.signing_methods {
         if SignatureAlgorithm::from_uri(m, false).is_err() {
-            r.add("MD-ALG-SIGNING", Severity::Must, format!("{who}announces signature algorithm {m}, outside the eIDAS profile"));
+            r.add(
+                "MD-ALG-SIGNING",
+                Severity::Must,
+                format!("{who}announces signature algorithm {m}, outside the eIDAS profile"),
+            );
         }
     }
     match d.entity_attribute(super::entity_attribute::PROTOCOL_VERSION) {
-        None => r.add("MD-PROTOCOL-VERSION", Severity::Should, format!("{who}no protocol-version entity attribute")),
+        None => r.add(
+            "MD-PROTOCOL-VERSION",
+            Severity::Should,
+            format!("{who}no protocol-version entity attribute"),
+        ),
         Some(v) if !v.iter().any(|x| x == "1.4") => r.add(
             "MD-PROTOCOL-VERSION",
             Severity::Should,
@@ -267,7 +335,11 @@ fn check_entity(r: &mut Report, d: &EntityDescriptor, opts: &CheckOptions, at: O
     }
     match d.entity_attribute(super::entity_attribute::APPLICATION_IDENTIFIER) {
         Some(v) if v.iter().any(|x| !x.is_empty()) => {}
-        _ => r.add("MD-APPLICATION-ID", Severity::Should, format!("{who}no application-identifier entity attribute")),
+        _ => r.add(
+            "MD-APPLICATION-ID",
+            Severity::Should,
+            format!("{who}no application-identifier entity attribute"),
+        ),
     }
     if top {
         if d.organization_name.is_none() {
@@ -275,15 +347,27 @@ fn check_entity(r: &mut Report, d: &EntityDescriptor, opts: &CheckOptions, at: O
         }
         for t in ["support", "technical"] {
             if !d.contacts.iter().any(|c| c.contact_type == t) {
-                r.add("MD-CONTACT", Severity::Should, format!("no {t} md:ContactPerson"));
+                r.add(
+                    "MD-CONTACT",
+                    Severity::Should,
+                    format!("no {t} md:ContactPerson"),
+                );
             }
         }
     }
     if d.idp_count == 0 && d.sp_count == 0 {
-        r.add("MD-ROLE", Severity::Must, format!("{who}neither IDPSSODescriptor nor SPSSODescriptor"));
+        r.add(
+            "MD-ROLE",
+            Severity::Must,
+            format!("{who}neither IDPSSODescriptor nor SPSSODescriptor"),
+        );
     }
     if d.idp_count > 1 || d.sp_count > 1 {
-        r.add("MD-ROLE", Severity::Must, format!("{who}more than one descriptor of a role"));
+        r.add(
+            "MD-ROLE",
+            Severity::Must,
+            format!("{who}more than one descriptor of a role"),
+        );
     }
     if let Some(idp) = &d.idp {
         check_role_common(r, idp, &who, at);
@@ -296,28 +380,56 @@ fn check_entity(r: &mut Report, d: &EntityDescriptor, opts: &CheckOptions, at: O
 }
 
 fn check_role_common(r: &mut Report, role: &RoleDescriptor, who: &str, at: OffsetDateTime) {
-    if !role.protocol_support.split_whitespace().any(|p| p == crate::saml::ns::PROTOCOL) {
-        r.add("MD-ROLE", Severity::Must, format!("{who}protocolSupportEnumeration lacks SAML 2.0"));
+    if !role
+        .protocol_support
+        .split_whitespace()
+        .any(|p| p == crate::saml::ns::PROTOCOL)
+    {
+        r.add(
+            "MD-ROLE",
+            Severity::Must,
+            format!("{who}protocolSupportEnumeration lacks SAML 2.0"),
+        );
     }
     match role.node_country.as_deref() {
         Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) => {}
-        Some(c) => r.add("MD-NODECOUNTRY", Severity::Must, format!("{who}NodeCountry {c:?} is not [A-Z][A-Z]")),
-        None => r.add("MD-NODECOUNTRY", Severity::Should, format!("{who}no eidas:NodeCountry")),
+        Some(c) => r.add(
+            "MD-NODECOUNTRY",
+            Severity::Must,
+            format!("{who}NodeCountry {c:?} is not [A-Z][A-Z]"),
+        ),
+        None => r.add(
+            "MD-NODECOUNTRY",
+            Severity::Should,
+            format!("{who}no eidas:NodeCountry"),
+        ),
     }
     for kd in &role.key_descriptors {
         for c in &kd.certificates {
             match c {
-                Err(e) => r.add("MD-CERT", Severity::Must, format!("{who}unreadable certificate: {e}")),
+                Err(e) => r.add(
+                    "MD-CERT",
+                    Severity::Must,
+                    format!("{who}unreadable certificate: {e}"),
+                ),
                 Ok(c) => {
                     if c.check_validity(at.unix_timestamp()).is_err() {
-                        r.add("MD-CERT-VALIDITY", Severity::Must, format!(
-                            "{who}{} certificate {} is outside its validity period",
-                            kd.usage.as_deref().unwrap_or("signing/encryption"),
-                            c.subject()
-                        ));
+                        r.add(
+                            "MD-CERT-VALIDITY",
+                            Severity::Must,
+                            format!(
+                                "{who}{} certificate {} is outside its validity period",
+                                kd.usage.as_deref().unwrap_or("signing/encryption"),
+                                c.subject()
+                            ),
+                        );
                     }
                     if let Err(e) = c.public_key().check_policy(&KeyPolicy::EIDAS) {
-                        r.add("MD-CERT-KEY", Severity::Must, format!("{who}{}: {e}", c.subject()));
+                        r.add(
+                            "MD-CERT-KEY",
+                            Severity::Must,
+                            format!("{who}{}: {e}", c.subject()),
+                        );
                     }
                 }
             }
@@ -325,22 +437,46 @@ fn check_role_common(r: &mut Report, role: &RoleDescriptor, who: &str, at: Offse
     }
     let formats = ["persistent", "transient"];
     for f in formats {
-        if !role.name_id_formats.iter().any(|n| n.ends_with(&format!("nameid-format:{f}"))) {
-            r.add("MD-NAMEID-FORMATS", Severity::Should, format!("{who}NameIDFormat {f} not listed"));
+        if !role
+            .name_id_formats
+            .iter()
+            .any(|n| n.ends_with(&format!("nameid-format:{f}")))
+        {
+            r.add(
+                "MD-NAMEID-FORMATS",
+                Severity::Should,
+                format!("{who}NameIDFormat {f} not listed"),
+            );
         }
     }
-    if !role.name_id_formats.iter().any(|n| n == "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified") {
-        r.add("MD-NAMEID-FORMATS", Severity::Should, format!("{who}NameIDFormat unspecified not listed"));
+    if !role
+        .name_id_formats
+        .iter()
+        .any(|n| n == "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified")
+    {
+        r.add(
+            "MD-NAMEID-FORMATS",
+            Severity::Should,
+            format!("{who}NameIDFormat unspecified not listed"),
+        );
     }
 }
 
 fn check_ps(r: &mut Report, d: &EntityDescriptor, idp: &RoleDescriptor, who: &str) {
     if idp.requests_signed != Some(true) {
-        r.add("PS-MD-WANT-SIGNED", Severity::Must, format!("{who}WantAuthnRequestsSigned is not true"));
+        r.add(
+            "PS-MD-WANT-SIGNED",
+            Severity::Must,
+            format!("{who}WantAuthnRequestsSigned is not true"),
+        );
     }
     for b in [binding_uri::HTTP_POST, binding_uri::HTTP_REDIRECT] {
         match idp.endpoints.iter().find(|e| e.binding == b) {
-            None => r.add("PS-MD-SSO", Severity::Must, format!("{who}no SingleSignOnService for {b}")),
+            None => r.add(
+                "PS-MD-SSO",
+                Severity::Must,
+                format!("{who}no SingleSignOnService for {b}"),
+            ),
             Some(e) if !e.location.starts_with("https://") => r.add(
                 "PS-MD-SSO",
                 Severity::Must,
@@ -351,17 +487,32 @@ fn check_ps(r: &mut Report, d: &EntityDescriptor, idp: &RoleDescriptor, who: &st
     }
     let loas = d.published_loas();
     if loas.is_empty() {
-        r.add("PS-MD-LOA", Severity::Must, format!("{who}no assurance-certification (published LoAs)"));
+        r.add(
+            "PS-MD-LOA",
+            Severity::Must,
+            format!("{who}no assurance-certification (published LoAs)"),
+        );
     }
     for l in &loas {
         let lower = l.to_ascii_lowercase();
-        if lower.starts_with("http://eidas.europa.eu/loa/") && !NOTIFIED_LOAS.contains(&l.as_str()) {
-            r.add("PS-MD-LOA", Severity::Must, format!("{who}LoA {l:?} is not a valid eIDAS URI"));
+        if lower.starts_with("http://eidas.europa.eu/loa/") && !NOTIFIED_LOAS.contains(&l.as_str())
+        {
+            r.add(
+                "PS-MD-LOA",
+                Severity::Must,
+                format!("{who}LoA {l:?} is not a valid eIDAS URI"),
+            );
         }
     }
     let has = |name: &str| idp.attributes.iter().any(|a| a == name);
     if !MDS_NATURAL.iter().all(|a| has(a)) && !MDS_LEGAL.iter().all(|a| has(a)) {
-        r.add("PS-MD-MDS", Severity::Must, format!("{who}the supported attributes do not include the minimum data set of a person type"));
+        r.add(
+            "PS-MD-MDS",
+            Severity::Must,
+            format!(
+                "{who}the supported attributes do not include the minimum data set of a person type"
+            ),
+        );
     }
     let signing: Vec<&Certificate> = idp
         .key_descriptors
@@ -370,16 +521,24 @@ fn check_ps(r: &mut Report, d: &EntityDescriptor, idp: &RoleDescriptor, who: &st
         .flat_map(|k| k.certificates.iter().filter_map(|c| c.as_ref().ok()))
         .collect();
     if signing.is_empty() {
-        r.add("PS-MD-SIGNING-KEY", Severity::Must, format!("{who}no signing certificate"));
+        r.add(
+            "PS-MD-SIGNING-KEY",
+            Severity::Must,
+            format!("{who}no signing certificate"),
+        );
     }
     if let Some(country) = &idp.node_country {
         for c in signing {
             if c.subject_country().is_some_and(|cc| cc != country) {
-                r.add("PS-MD-SIGNING-KEY", Severity::Should, format!(
-                    "{who}signing certificate {} is for country {:?}, NodeCountry is {country}",
-                    c.subject(),
-                    c.subject_country().unwrap_or_default()
-                ));
+                r.add(
+                    "PS-MD-SIGNING-KEY",
+                    Severity::Should,
+                    format!(
+                        "{who}signing certificate {} is for country {:?}, NodeCountry is {country}",
+                        c.subject(),
+                        c.subject_country().unwrap_or_default()
+                    ),
+                );
             }
         }
     }
@@ -387,21 +546,47 @@ fn check_ps(r: &mut Report, d: &EntityDescriptor, idp: &RoleDescriptor, who: &st
 
 fn check_connector(r: &mut Report, d: &EntityDescriptor, sp: &RoleDescriptor, who: &str) {
     if sp.requests_signed != Some(true) {
-        r.add("CN-MD-SIGNED-FLAGS", Severity::Must, format!("{who}AuthnRequestsSigned is not true"));
+        r.add(
+            "CN-MD-SIGNED-FLAGS",
+            Severity::Must,
+            format!("{who}AuthnRequestsSigned is not true"),
+        );
     }
     if sp.want_assertions_signed != Some(true) {
-        r.add("CN-MD-SIGNED-FLAGS", Severity::Should, format!("{who}WantAssertionsSigned is not true"));
+        r.add(
+            "CN-MD-SIGNED-FLAGS",
+            Severity::Should,
+            format!("{who}WantAssertionsSigned is not true"),
+        );
     }
-    match sp.endpoints.iter().find(|e| e.binding == binding_uri::HTTP_POST) {
-        None => r.add("CN-MD-ACS", Severity::Must, format!("{who}no AssertionConsumerService with HTTP-POST")),
-        Some(e) if !e.location.starts_with("https://") => {
-            r.add("CN-MD-ACS", Severity::Must, format!("{who}AssertionConsumerService {} is not HTTPS", e.location))
-        }
+    match sp
+        .endpoints
+        .iter()
+        .find(|e| e.binding == binding_uri::HTTP_POST)
+    {
+        None => r.add(
+            "CN-MD-ACS",
+            Severity::Must,
+            format!("{who}no AssertionConsumerService with HTTP-POST"),
+        ),
+        Some(e) if !e.location.starts_with("https://") => r.add(
+            "CN-MD-ACS",
+            Severity::Must,
+            format!("{who}AssertionConsumerService {} is not HTTPS", e.location),
+        ),
         _ => {}
     }
-    let enc: Vec<_> = sp.key_descriptors.iter().filter(|k| k.for_encryption()).collect();
+    let enc: Vec<_> = sp
+        .key_descriptors
+        .iter()
+        .filter(|k| k.for_encryption())
+        .collect();
     if enc.is_empty() {
-        r.add("CN-MD-ENCRYPTION-KEY", Severity::Must, format!("{who}no encryption certificate"));
+        r.add(
+            "CN-MD-ENCRYPTION-KEY",
+            Severity::Must,
+            format!("{who}no encryption certificate"),
+        );
     }
     for kd in enc {
         for m in &kd.encryption_methods {
@@ -410,9 +595,17 @@ fn check_connector(r: &mut Report, d: &EntityDescriptor, sp: &RoleDescriptor, wh
                 || m == crate::crypto::alg::uri::RSA_OAEP
                 || m == crate::crypto::alg::uri::ECDH_ES;
             if m == crate::crypto::alg::uri::RSA_OAEP_MGF1P {
-                r.add("CN-MD-ENCRYPTION-METHODS", Severity::Should, format!("{who}announces rsa-oaep-mgf1p, removed by crypto requirements 1.4"));
+                r.add(
+                    "CN-MD-ENCRYPTION-METHODS",
+                    Severity::Should,
+                    format!("{who}announces rsa-oaep-mgf1p, removed by crypto requirements 1.4"),
+                );
             } else if !allowed {
-                r.add("CN-MD-ENCRYPTION-METHODS", Severity::Must, format!("{who}announces encryption method {m}, outside the eIDAS profile"));
+                r.add(
+                    "CN-MD-ENCRYPTION-METHODS",
+                    Severity::Must,
+                    format!("{who}announces encryption method {m}, outside the eIDAS profile"),
+                );
             }
         }
     }
@@ -420,7 +613,11 @@ fn check_connector(r: &mut Report, d: &EntityDescriptor, sp: &RoleDescriptor, wh
         && t != "public"
         && t != "private"
     {
-        r.add("CN-MD-SPTYPE", Severity::Must, format!("{who}SPType {t:?} is neither public nor private"));
+        r.add(
+            "CN-MD-SPTYPE",
+            Severity::Must,
+            format!("{who}SPType {t:?} is neither public nor private"),
+        );
     }
 }
 
@@ -429,12 +626,26 @@ mod tests {
     use super::*;
     use crate::crypto::SoftwareSigner;
     use crate::crypto::generate::{KeyKind, generate};
-    use crate::metadata::ours::{ContactPerson, OurMetadata, Organization, Role};
+    use crate::metadata::ours::{ContactPerson, Organization, OurMetadata, Role};
 
     fn ours(role: Role) -> (OurMetadata, SoftwareSigner, Certificate) {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let sig = generate(KeyKind::EcP256, "eidas-node test signing", "NO", now - 60, 30).unwrap();
-        let enc = generate(KeyKind::Rsa3072, "eidas-node test encryption", "NO", now - 60, 30).unwrap();
+        let sig = generate(
+            KeyKind::EcP256,
+            "eidas-node test signing",
+            "NO",
+            now - 60,
+            30,
+        )
+        .unwrap();
+        let enc = generate(
+            KeyKind::Rsa3072,
+            "eidas-node test encryption",
+            "NO",
+            now - 60,
+            30,
+        )
+        .unwrap();
         let cert = sig.cert.clone();
         let md = OurMetadata {
             role,
@@ -443,7 +654,10 @@ mod tests {
             endpoint: "https://eidas.example.no/ps/sso".into(),
             signing_certificates: vec![sig.cert.clone()],
             encryption_certificates: vec![enc.cert],
-            loas: vec!["http://eidas.europa.eu/LoA/substantial".into(), "http://eidas.europa.eu/LoA/high".into()],
+            loas: vec![
+                "http://eidas.europa.eu/LoA/substantial".into(),
+                "http://eidas.europa.eu/LoA/high".into(),
+            ],
             attributes: MDS_NATURAL.iter().map(|s| s.to_string()).collect(),
             sp_type: None,
             requester_id_demanded: false,
@@ -491,7 +705,9 @@ mod tests {
                 md.entity_id = "https://eidas.example.no/connector/metadata".into();
                 md.endpoint = "https://eidas.example.no/connector/acs".into();
             }
-            let xml = md.to_signed_xml(OffsetDateTime::now_utc(), &signer).unwrap();
+            let xml = md
+                .to_signed_xml(OffsetDateTime::now_utc(), &signer)
+                .unwrap();
             let r = check(xml.as_bytes(), &opts(&cert, &md.entity_id));
             assert!(r.findings.is_empty(), "{role:?}: {:?}", r.findings);
             assert!(r.trusted);
@@ -499,7 +715,13 @@ mod tests {
             assert_eq!(e.entity_id, md.entity_id);
             match role {
                 Role::ProxyService => assert_eq!(e.published_loas(), md.loas),
-                Role::Connector => assert!(e.sp.as_ref().unwrap().key_descriptors.iter().any(|k| k.usage.as_deref() == Some("encryption"))),
+                Role::Connector => assert!(
+                    e.sp.as_ref()
+                        .unwrap()
+                        .key_descriptors
+                        .iter()
+                        .any(|k| k.usage.as_deref() == Some("encryption"))
+                ),
             }
         }
     }
@@ -507,34 +729,55 @@ mod tests {
     #[test]
     fn broken_copies_raise_the_right_findings() {
         let (md, signer, cert) = ours(Role::ProxyService);
-        let good = md.to_signed_xml(OffsetDateTime::now_utc(), &signer).unwrap();
+        let good = md
+            .to_signed_xml(OffsetDateTime::now_utc(), &signer)
+            .unwrap();
         // Changed after signing.
-        let tampered = good.replace("Digdir</md:OrganizationDisplayName>", "Evil</md:OrganizationDisplayName>");
-        assert_eq!(ids(&check(tampered.as_bytes(), &opts(&cert, &md.entity_id))), ["MD-SIGNED"]);
+        let tampered = good.replace(
+            "Digdir</md:OrganizationDisplayName>",
+            "Evil</md:OrganizationDisplayName>",
+        );
+        assert_eq!(
+            ids(&check(tampered.as_bytes(), &opts(&cert, &md.entity_id))),
+            ["MD-SIGNED"]
+        );
         // Signed by someone else.
         let (_, other_signer, _) = ours(Role::ProxyService);
-        let foreign = md.to_signed_xml(OffsetDateTime::now_utc(), &other_signer).unwrap();
+        let foreign = md
+            .to_signed_xml(OffsetDateTime::now_utc(), &other_signer)
+            .unwrap();
         let r = check(foreign.as_bytes(), &opts(&cert, &md.entity_id));
         assert_eq!(ids(&r), ["MD-SIGNED"]);
         assert!(!r.trusted);
         // Expired.
-        let later = CheckOptions { at: Some(OffsetDateTime::now_utc() + time::Duration::days(2)), ..opts(&cert, &md.entity_id) };
+        let later = CheckOptions {
+            at: Some(OffsetDateTime::now_utc() + time::Duration::days(2)),
+            ..opts(&cert, &md.entity_id)
+        };
         assert_eq!(ids(&check(good.as_bytes(), &later)), ["MD-VALIDUNTIL"]);
         // Fetched from another URL than its entityID.
-        let elsewhere = CheckOptions { fetched_from: Some("https://other.example/md".into()), ..opts(&cert, &md.entity_id) };
+        let elsewhere = CheckOptions {
+            fetched_from: Some("https://other.example/md".into()),
+            ..opts(&cert, &md.entity_id)
+        };
         assert_eq!(ids(&check(good.as_bytes(), &elsewhere)), ["MD-ENTITYID"]);
         // Profile breaches in the content (signed as they are, so only the content is at fault).
         let mut weak = md.clone();
         weak.loas = vec!["http://eidas.europa.eu/LoA/NotNotified/high".into()];
         weak.attributes.truncate(2);
         weak.endpoint = "http://eidas.example.no/ps/sso".into();
-        let xml = weak.to_signed_xml(OffsetDateTime::now_utc(), &signer).unwrap();
+        let xml = weak
+            .to_signed_xml(OffsetDateTime::now_utc(), &signer)
+            .unwrap();
         let mut got = ids(&check(xml.as_bytes(), &opts(&cert, &md.entity_id)));
         got.sort();
         got.dedup();
         assert_eq!(got, ["PS-MD-LOA", "PS-MD-MDS", "PS-MD-SSO"]);
         // Unsigned.
         let unsigned = md.to_xml("_x", OffsetDateTime::now_utc());
-        assert_eq!(ids(&check(unsigned.as_bytes(), &opts(&cert, &md.entity_id))), ["MD-SIGNED"]);
+        assert_eq!(
+            ids(&check(unsigned.as_bytes(), &opts(&cert, &md.entity_id))),
+            ["MD-SIGNED"]
+        );
     }
 }

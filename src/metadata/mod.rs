@@ -137,9 +137,11 @@ impl EntityDescriptor {
                 } else if c.is(saml_ns::EIDAS, "SPType") {
                     d.sp_type = Some(c.text().trim().to_string());
                 } else if c.is(ns::ALG, "DigestMethod") {
-                    d.digest_methods.push(c.attr("Algorithm").unwrap_or_default().to_string());
+                    d.digest_methods
+                        .push(c.attr("Algorithm").unwrap_or_default().to_string());
                 } else if c.is(ns::ALG, "SigningMethod") {
-                    d.signing_methods.push(c.attr("Algorithm").unwrap_or_default().to_string());
+                    d.signing_methods
+                        .push(c.attr("Algorithm").unwrap_or_default().to_string());
                 }
             }
         }
@@ -198,7 +200,10 @@ impl EntityDescriptor {
 
 fn read_role(r: ElementRef<'_>, idp: bool) -> Result<RoleDescriptor, SamlError> {
     let mut role = RoleDescriptor {
-        protocol_support: r.attr("protocolSupportEnumeration").unwrap_or_default().to_string(),
+        protocol_support: r
+            .attr("protocolSupportEnumeration")
+            .unwrap_or_default()
+            .to_string(),
         signed: r
             .first_child_named(crate::xmlsec::ns::DSIG, "Signature")
             .is_some(),
@@ -243,7 +248,11 @@ fn read_role(r: ElementRef<'_>, idp: bool) -> Result<RoleDescriptor, SamlError> 
         .children_named(ns::MD, "NameIDFormat")
         .map(|n| n.text().trim().to_string())
         .collect();
-    let endpoint_name = if idp { "SingleSignOnService" } else { "AssertionConsumerService" };
+    let endpoint_name = if idp {
+        "SingleSignOnService"
+    } else {
+        "AssertionConsumerService"
+    };
     for ep in r.children_named(ns::MD, endpoint_name) {
         role.endpoints.push(Endpoint {
             binding: ep.attr("Binding").unwrap_or_default().to_string(),

@@ -110,15 +110,26 @@ impl OurMetadata {
             vu = format_instant(now + self.valid_for),
         ));
         o.push_str("<md:Extensions>");
-        o.push_str(&format!("<mdattr:EntityAttributes xmlns:mdattr=\"{}\">", ns::MDATTR));
-        entity_attr(&mut o, entity_attribute::PROTOCOL_VERSION, &self.protocol_versions);
+        o.push_str(&format!(
+            "<mdattr:EntityAttributes xmlns:mdattr=\"{}\">",
+            ns::MDATTR
+        ));
+        entity_attr(
+            &mut o,
+            entity_attribute::PROTOCOL_VERSION,
+            &self.protocol_versions,
+        );
         entity_attr(
             &mut o,
             entity_attribute::APPLICATION_IDENTIFIER,
             std::slice::from_ref(&self.application_identifier),
         );
         if self.role == Role::ProxyService {
-            entity_attr(&mut o, entity_attribute::ASSURANCE_CERTIFICATION, &self.loas);
+            entity_attr(
+                &mut o,
+                entity_attribute::ASSURANCE_CERTIFICATION,
+                &self.loas,
+            );
             if self.requester_id_demanded {
                 entity_attr(
                     &mut o,
@@ -131,7 +142,11 @@ impl OurMetadata {
         if let (Role::Connector, Some(t)) = (self.role, &self.sp_type) {
             o.push_str(&format!("<eidas:SPType>{}</eidas:SPType>", text(t)));
         }
-        for d in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512] {
+        for d in [
+            DigestAlgorithm::Sha256,
+            DigestAlgorithm::Sha384,
+            DigestAlgorithm::Sha512,
+        ] {
             o.push_str(&format!(
                 "<alg:DigestMethod xmlns:alg=\"{}\" Algorithm=\"{}\"/>",
                 ns::ALG,
@@ -148,7 +163,10 @@ impl OurMetadata {
         o.push_str("</md:Extensions>");
 
         let (descriptor, flags) = match self.role {
-            Role::ProxyService => ("IDPSSODescriptor", " WantAuthnRequestsSigned=\"true\"".to_string()),
+            Role::ProxyService => (
+                "IDPSSODescriptor",
+                " WantAuthnRequestsSigned=\"true\"".to_string(),
+            ),
             Role::Connector => (
                 "SPSSODescriptor",
                 " AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\"".to_string(),
@@ -163,11 +181,17 @@ impl OurMetadata {
             text(&self.node_country)
         ));
         for c in &self.signing_certificates {
-            o.push_str(&format!("<md:KeyDescriptor use=\"signing\">{}</md:KeyDescriptor>", key_info(c)));
+            o.push_str(&format!(
+                "<md:KeyDescriptor use=\"signing\">{}</md:KeyDescriptor>",
+                key_info(c)
+            ));
         }
         if self.role == Role::Connector {
             for c in &self.encryption_certificates {
-                o.push_str(&format!("<md:KeyDescriptor use=\"encryption\">{}", key_info(c)));
+                o.push_str(&format!(
+                    "<md:KeyDescriptor use=\"encryption\">{}",
+                    key_info(c)
+                ));
                 for m in encryption_methods(c.public_key()) {
                     o.push_str(&format!("<md:EncryptionMethod Algorithm=\"{m}\"/>"));
                 }
@@ -219,9 +243,15 @@ impl OurMetadata {
             if let Some(s) = &c.surname {
                 o.push_str(&format!("<md:SurName>{}</md:SurName>", text(s)));
             }
-            o.push_str(&format!("<md:EmailAddress>{}</md:EmailAddress>", text(&c.email)));
+            o.push_str(&format!(
+                "<md:EmailAddress>{}</md:EmailAddress>",
+                text(&c.email)
+            ));
             if let Some(p) = &c.phone {
-                o.push_str(&format!("<md:TelephoneNumber>{}</md:TelephoneNumber>", text(p)));
+                o.push_str(&format!(
+                    "<md:TelephoneNumber>{}</md:TelephoneNumber>",
+                    text(p)
+                ));
             }
             o.push_str("</md:ContactPerson>");
         }
@@ -241,7 +271,11 @@ impl OurMetadata {
             .signing_certificates
             .iter()
             .any(|c| matches!(c.public_key(), PublicKey::Ec { .. }));
-        for d in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512] {
+        for d in [
+            DigestAlgorithm::Sha256,
+            DigestAlgorithm::Sha384,
+            DigestAlgorithm::Sha512,
+        ] {
             if has_ec {
                 v.push(SignatureAlgorithm::Ecdsa(d));
             }
@@ -253,7 +287,11 @@ impl OurMetadata {
     }
 
     /// Signed metadata, valid from `now`.
-    pub fn to_signed_xml(&self, now: OffsetDateTime, signer: &dyn Signer) -> Result<String, DsigError> {
+    pub fn to_signed_xml(
+        &self,
+        now: OffsetDateTime,
+        signer: &dyn Signer,
+    ) -> Result<String, DsigError> {
         let id = new_id();
         let unsigned = self.to_xml(&id, now);
         let doc = xml::parse(unsigned.as_bytes(), &Limits::default())

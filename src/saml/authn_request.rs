@@ -85,18 +85,26 @@ impl AuthnRequest {
         };
         let kids: Vec<_> = t.children().collect();
         r.issuer = one(
-            kids.iter().copied().filter(|c| c.is(ns::ASSERTION, "Issuer")),
+            kids.iter()
+                .copied()
+                .filter(|c| c.is(ns::ASSERTION, "Issuer")),
             "AuthnRequest",
             "Issuer",
         )?
         .map(Issuer::read);
         if let Some(x) = one(
-            kids.iter().copied().filter(|c| c.is(ns::PROTOCOL, "Extensions")),
+            kids.iter()
+                .copied()
+                .filter(|c| c.is(ns::PROTOCOL, "Extensions")),
             "AuthnRequest",
             "Extensions",
         )? {
-            let sp_type = one(x.children_named(ns::EIDAS, "SPType"), "Extensions", "SPType")?
-                .map(|s| s.text().trim().to_string());
+            let sp_type = one(
+                x.children_named(ns::EIDAS, "SPType"),
+                "Extensions",
+                "SPType",
+            )?
+            .map(|s| s.text().trim().to_string());
             let requested_attributes = one(
                 x.children_named(ns::EIDAS, "RequestedAttributes"),
                 "Extensions",
@@ -125,7 +133,9 @@ impl AuthnRequest {
             });
         }
         r.name_id_policy = one(
-            kids.iter().copied().filter(|c| c.is(ns::PROTOCOL, "NameIDPolicy")),
+            kids.iter()
+                .copied()
+                .filter(|c| c.is(ns::PROTOCOL, "NameIDPolicy")),
             "AuthnRequest",
             "NameIDPolicy",
         )?
@@ -183,8 +193,14 @@ impl AuthnRequest {
         a("ForceAuthn", &self.force_authn.map(|b| b.to_string()));
         a("IsPassive", &self.is_passive.map(|b| b.to_string()));
         a("ProtocolBinding", &self.protocol_binding);
-        a("AssertionConsumerServiceURL", &self.assertion_consumer_service_url);
-        a("AssertionConsumerServiceIndex", &self.assertion_consumer_service_index);
+        a(
+            "AssertionConsumerServiceURL",
+            &self.assertion_consumer_service_url,
+        );
+        a(
+            "AssertionConsumerServiceIndex",
+            &self.assertion_consumer_service_index,
+        );
         a("ProviderName", &self.provider_name);
         a("Consent", &self.consent);
         o.push('>');
@@ -199,7 +215,10 @@ impl AuthnRequest {
             if let Some(ras) = &x.requested_attributes {
                 o.push_str("<eidas:RequestedAttributes>");
                 for ra in ras {
-                    o.push_str(&format!("<eidas:RequestedAttribute Name=\"{}\"", attr(&ra.name)));
+                    o.push_str(&format!(
+                        "<eidas:RequestedAttribute Name=\"{}\"",
+                        attr(&ra.name)
+                    ));
                     if let Some(f) = &ra.name_format {
                         o.push_str(&format!(" NameFormat=\"{}\"", attr(f)));
                     }
@@ -256,7 +275,10 @@ impl AuthnRequest {
         if !self.requester_ids.is_empty() {
             o.push_str("<saml2p:Scoping>");
             for r in &self.requester_ids {
-                o.push_str(&format!("<saml2p:RequesterID>{}</saml2p:RequesterID>", text(r)));
+                o.push_str(&format!(
+                    "<saml2p:RequesterID>{}</saml2p:RequesterID>",
+                    text(r)
+                ));
             }
             o.push_str("</saml2p:Scoping>");
         }

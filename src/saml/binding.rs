@@ -19,10 +19,21 @@ pub const DEFAULT_MAX_INFLATED: usize = 128 * 1024;
 /// An HTML page that posts `param` (SAMLRequest or SAMLResponse) to `action`: it submits itself
 /// where JavaScript runs, and shows a button where it does not. `nonce` is the CSP nonce for the
 /// inline script.
-pub fn post_form(action: &str, param: &str, message_xml: &str, relay_state: Option<&str>, nonce: &str) -> String {
+pub fn post_form(
+    action: &str,
+    param: &str,
+    message_xml: &str,
+    relay_state: Option<&str>,
+    nonce: &str,
+) -> String {
     let value = STANDARD.encode(message_xml.as_bytes());
     let relay = relay_state
-        .map(|r| format!("<input type=\"hidden\" name=\"RelayState\" value=\"{}\">", attr(r)))
+        .map(|r| {
+            format!(
+                "<input type=\"hidden\" name=\"RelayState\" value=\"{}\">",
+                attr(r)
+            )
+        })
         .unwrap_or_default();
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Continue</title></head>\
@@ -41,7 +52,9 @@ pub fn post_form(action: &str, param: &str, message_xml: &str, relay_state: Opti
 pub fn decode_post(value: &str, max_bytes: usize) -> Result<Vec<u8>, SamlError> {
     let clean: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if clean.len() / 4 * 3 > max_bytes + 3 {
-        return Err(SamlError::Binding(format!("message over {max_bytes} bytes")));
+        return Err(SamlError::Binding(format!(
+            "message over {max_bytes} bytes"
+        )));
     }
     STANDARD
         .decode(clean.as_bytes())
@@ -102,14 +115,21 @@ mod tests {
     #[test]
     fn deflate_round_trips() {
         let xml = "<samlp:AuthnRequest ID=\"_1\"/>".repeat(20);
-        assert_eq!(inflate_b64(&deflate_b64(&xml), 10_000).unwrap(), xml.as_bytes());
+        assert_eq!(
+            inflate_b64(&deflate_b64(&xml), 10_000).unwrap(),
+            xml.as_bytes()
+        );
     }
 
     #[test]
     fn a_deflate_bomb_stops_at_the_inflate_limit() {
         let bomb = " ".repeat(50 * 1024 * 1024);
         let small = deflate_b64(&bomb);
-        assert!(small.len() < 200 * 1024, "50 MiB of spaces compresses to {} bytes", small.len());
+        assert!(
+            small.len() < 200 * 1024,
+            "50 MiB of spaces compresses to {} bytes",
+            small.len()
+        );
         let err = inflate_b64(&small, DEFAULT_MAX_INFLATED).unwrap_err();
         assert!(matches!(err, SamlError::Binding(m) if m.contains("inflates to more than")));
     }
@@ -120,12 +140,21 @@ mod tests {
         assert!(inflate_b64(&STANDARD.encode(b"not deflate at all, just text"), 100).is_err());
         assert!(decode_post("@@@", 100).is_err());
         assert!(decode_post(&STANDARD.encode(vec![b'x'; 200]), 100).is_err());
-        assert_eq!(decode_post(&STANDARD.encode(b"<x/>"), 100).unwrap(), b"<x/>");
+        assert_eq!(
+            decode_post(&STANDARD.encode(b"<x/>"), 100).unwrap(),
+            b"<x/>"
+        );
     }
 
     #[test]
     fn post_form_escapes_and_works_without_javascript() {
-        let page = post_form("https://cn.example/acs?a=1&b=\"2\"", "SAMLResponse", "<r/>", Some("rs<1>"), "n0nce");
+        let page = post_form(
+            "https://cn.example/acs?a=1&b=\"2\"",
+            "SAMLResponse",
+            "<r/>",
+            Some("rs<1>"),
+            "n0nce",
+        );
         assert!(page.contains("action=\"https://cn.example/acs?a=1&amp;b=&quot;2&quot;\""));
         assert!(page.contains("value=\"rs&lt;1>\""));
         assert!(page.contains("<button type=\"submit\">"));

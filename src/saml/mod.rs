@@ -41,7 +41,8 @@ pub mod status {
     pub const AUTHN_FAILED: &str = "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed";
     pub const INVALID_ATTR_NAME_OR_VALUE: &str =
         "urn:oasis:names:tc:SAML:2.0:status:InvalidAttrNameOrValue";
-    pub const INVALID_NAMEID_POLICY: &str = "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy";
+    pub const INVALID_NAMEID_POLICY: &str =
+        "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy";
     pub const NO_AUTHN_CONTEXT: &str = "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext";
     pub const REQUEST_DENIED: &str = "urn:oasis:names:tc:SAML:2.0:status:RequestDenied";
     pub const REQUEST_UNSUPPORTED: &str = "urn:oasis:names:tc:SAML:2.0:status:RequestUnsupported";
@@ -56,9 +57,15 @@ pub enum SamlError {
     #[error("expected {expected}, found {found}")]
     UnexpectedElement { expected: String, found: String },
     #[error("{element} lacks the required {what}")]
-    Missing { element: &'static str, what: &'static str },
+    Missing {
+        element: &'static str,
+        what: &'static str,
+    },
     #[error("{element} has more than one {what}")]
-    Duplicate { element: &'static str, what: &'static str },
+    Duplicate {
+        element: &'static str,
+        what: &'static str,
+    },
     #[error("{what} is not a valid {kind}: {value:?}")]
     BadValue {
         what: &'static str,
@@ -136,7 +143,9 @@ impl<'d> Trusted<'d> {
     /// Child elements, without the enveloped signature.
     fn children(&self) -> impl Iterator<Item = ElementRef<'d>> + 'd {
         let sig = self.signature;
-        self.element.child_elements().filter(move |c| Some(c.id()) != sig)
+        self.element
+            .child_elements()
+            .filter(move |c| Some(c.id()) != sig)
     }
 }
 
@@ -178,10 +187,7 @@ pub fn new_id() -> String {
     s
 }
 
-pub(crate) fn bool_attr(
-    e: ElementRef<'_>,
-    name: &'static str,
-) -> Result<Option<bool>, SamlError> {
+pub(crate) fn bool_attr(e: ElementRef<'_>, name: &'static str) -> Result<Option<bool>, SamlError> {
     match e.attr(name).map(str::trim) {
         None => Ok(None),
         Some("true" | "1") => Ok(Some(true)),

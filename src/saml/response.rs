@@ -2,7 +2,7 @@
 //! As with the AuthnRequest, the reader records what is there (and how often) and leaves the
 //! verdicts to the eIDAS rules.
 
-use super::{Issuer, SamlError, Trusted, TrustKind, bool_attr, ns, one};
+use super::{Issuer, SamlError, TrustKind, Trusted, bool_attr, ns, one};
 use crate::xml::write::{attr, text};
 use crate::xml::{Document, ElementRef, NodeId};
 
@@ -41,19 +41,26 @@ impl Response {
         let s = |n: &str| e.attr(n).map(str::to_string);
         let kids: Vec<_> = t.children().collect();
         let issuer = one(
-            kids.iter().copied().filter(|c| c.is(ns::ASSERTION, "Issuer")),
+            kids.iter()
+                .copied()
+                .filter(|c| c.is(ns::ASSERTION, "Issuer")),
             "Response",
             "Issuer",
         )?
         .map(Issuer::read);
         let status = one(
-            kids.iter().copied().filter(|c| c.is(ns::PROTOCOL, "Status")),
+            kids.iter()
+                .copied()
+                .filter(|c| c.is(ns::PROTOCOL, "Status")),
             "Response",
             "Status",
         )?
         .map(read_status);
         let mut encrypted = Vec::new();
-        for ea in kids.iter().filter(|c| c.is(ns::ASSERTION, "EncryptedAssertion")) {
+        for ea in kids
+            .iter()
+            .filter(|c| c.is(ns::ASSERTION, "EncryptedAssertion"))
+        {
             let ed = one(
                 ea.children_named(crate::xmlsec::ns::XENC, "EncryptedData"),
                 "EncryptedAssertion",
@@ -121,7 +128,10 @@ impl Response {
                 None => o.push_str("/>"),
             }
             if let Some(m) = &st.message {
-                o.push_str(&format!("<saml2p:StatusMessage>{}</saml2p:StatusMessage>", text(m)));
+                o.push_str(&format!(
+                    "<saml2p:StatusMessage>{}</saml2p:StatusMessage>",
+                    text(m)
+                ));
             }
             o.push_str("</saml2p:Status>");
         }
@@ -252,19 +262,30 @@ impl Assertion {
         }
         let s = |n: &str| e.attr(n).map(str::to_string);
         let kids: Vec<_> = e.child_elements().collect();
-        let named = |local: &'static str| kids.iter().copied().filter(move |c| c.is(ns::ASSERTION, local));
+        let named = |local: &'static str| {
+            kids.iter()
+                .copied()
+                .filter(move |c| c.is(ns::ASSERTION, local))
+        };
         let mut a = Assertion {
             id: s("ID"),
             version: s("Version"),
             issue_instant: s("IssueInstant"),
             issuer: one(named("Issuer"), "Assertion", "Issuer")?.map(Issuer::read),
-            signed: e.first_child_named(crate::xmlsec::ns::DSIG, "Signature").is_some(),
+            signed: e
+                .first_child_named(crate::xmlsec::ns::DSIG, "Signature")
+                .is_some(),
             how: Some(t.kind()),
             ..Assertion::default()
         };
         if let Some(subject) = one(named("Subject"), "Assertion", "Subject")? {
             a.has_subject = true;
-            a.name_id = one(subject.children_named(ns::ASSERTION, "NameID"), "Subject", "NameID")?.map(|n| NameId {
+            a.name_id = one(
+                subject.children_named(ns::ASSERTION, "NameID"),
+                "Subject",
+                "NameID",
+            )?
+            .map(|n| NameId {
                 value: n.text(),
                 format: n.attr("Format").map(str::to_string),
                 name_qualifier: n.attr("NameQualifier").map(str::to_string),
@@ -321,7 +342,10 @@ impl Assertion {
                     let xsi_type = v.attr_ns(ns::XSI, "type").map(|q| {
                         let q = q.trim();
                         match q.split_once(':') {
-                            Some((p, l)) => (v.lookup_namespace(Some(p)).map(str::to_string), l.to_string()),
+                            Some((p, l)) => (
+                                v.lookup_namespace(Some(p)).map(str::to_string),
+                                l.to_string(),
+                            ),
                             None => (v.lookup_namespace(None).map(str::to_string), q.to_string()),
                         }
                     });
@@ -417,7 +441,10 @@ impl Assertion {
         }
         if let Some(c) = &self.conditions {
             o.push_str("<saml2:Conditions");
-            for (k, v) in [("NotBefore", &c.not_before), ("NotOnOrAfter", &c.not_on_or_after)] {
+            for (k, v) in [
+                ("NotBefore", &c.not_before),
+                ("NotOnOrAfter", &c.not_on_or_after),
+            ] {
                 if let Some(v) = v {
                     o.push_str(&format!(" {k}=\"{}\"", attr(v)));
                 }
