@@ -215,7 +215,7 @@ fn check_signature(doc: &Document, r: &mut Report, opts: &CheckOptions, at: Offs
                 );
             }
         }
-        Err(_)
+        Err(DsigError::BadSignature)
             if keys
                 .iter()
                 .all(|k| matches!(k, PublicKey::Rsa { bits, .. } if *bits < 2048)) =>

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod encryption;
 mod interop;
+mod peer_samples;
 mod redirect;
 mod refusals;
 mod vectors;
