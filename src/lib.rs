@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod clock;
+pub mod config;
 pub mod crypto;
 pub mod eidas;
 pub mod metadata;

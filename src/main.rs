@@ -44,9 +44,20 @@ enum Command {
 
 #[derive(Subcommand)]
 enum MetadataCommand {
+    /// Print our own signed metadata for a role, as the node publishes it.
+    Show(MetadataShowArgs),
     /// Check metadata against the eIDAS profile (eidas.md §7 A-C); one finding a line with its
     /// rule id. Exit 0 when there is no MUST finding, 1 otherwise.
     Verify(MetadataVerifyArgs),
+}
+
+#[derive(Args)]
+struct MetadataShowArgs {
+    /// ps (Proxy-Service) or connector.
+    #[arg(long, value_parser = ["ps", "connector"])]
+    role: String,
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
 }
 
 #[derive(Args)]
@@ -202,6 +213,7 @@ fn main() -> ExitCode {
         },
         Command::Keys(KeysCommand::Generate(a)) => keys_generate(a),
         Command::Metadata(MetadataCommand::Verify(a)) => metadata_verify(a),
+        Command::Metadata(MetadataCommand::Show(a)) => metadata_show(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -445,15 +457,17 @@ fn metadata_verify(a: MetadataVerifyArgs) -> Result<()> {
     use eidas_node::metadata::check::{CheckOptions, check};
     let mut anchors = Vec::new();
     for p in &a.trust_anchors {
-        anchors.extend(Certificate::load_all(&read(p)?).map_err(|e| anyhow!("{}: {e}", p.display()))?);
+        anchors
+            .extend(Certificate::load_all(&read(p)?).map_err(|e| anyhow!("{}: {e}", p.display()))?);
     }
-    let (bytes, fetched_from) = if a.source.starts_with("https://") || a.source.starts_with("http://") {
-        return Err(anyhow!(
-            "fetching metadata from a URL is not built yet; download it and pass the file"
-        ));
-    } else {
-        (read(Path::new(&a.source))?, None)
-    };
+    let (bytes, fetched_from) =
+        if a.source.starts_with("https://") || a.source.starts_with("http://") {
+            return Err(anyhow!(
+                "fetching metadata from a URL is not built yet; download it and pass the file"
+            ));
+        } else {
+            (read(Path::new(&a.source))?, None)
+        };
     let report = check(
         &bytes,
         &CheckOptions {
@@ -469,9 +483,20 @@ fn metadata_verify(a: MetadataVerifyArgs) -> Result<()> {
             (None, Some(_)) => "Connector",
             (None, None) => "no role",
         };
-        println!("entity {} ({role}), validUntil {}", e.entity_id, e.valid_until.as_deref().unwrap_or("-"));
+        println!(
+            "entity {} ({role}), validUntil {}",
+            e.entity_id,
+            e.valid_until.as_deref().unwrap_or("-")
+        );
     }
-    println!("signature: {}", if report.trusted { "verified with a trust anchor" } else { "not verified with a trust anchor" });
+    println!(
+        "signature: {}",
+        if report.trusted {
+            "verified with a trust anchor"
+        } else {
+            "not verified with a trust anchor"
+        }
+    );
     for f in &report.findings {
         println!("{} [{}] {}", f.id, f.severity.as_str(), f.message);
     }
@@ -482,8 +507,30 @@ fn metadata_verify(a: MetadataVerifyArgs) -> Result<()> {
         return Err(refused(format!(
             "{} finding(s), {} of them MUST",
             report.findings.len(),
-            report.findings.iter().filter(|f| f.severity == eidas_node::metadata::check::Severity::Must).count()
+            report
+                .findings
+                .iter()
+                .filter(|f| f.severity == eidas_node::metadata::check::Severity::Must)
+                .count()
         )));
     }
+    Ok(())
+}
+
+fn metadata_show(a: MetadataShowArgs) -> Result<()> {
+    use eidas_node::metadata::ours::Role;
+    let config = eidas_node::config::Config::load(&a.config)?;
+    let role = if a.role == "ps" {
+        Role::ProxyService
+    } else {
+        Role::Connector
+    };
+    let md = config.our_metadata(role)?;
+    let (key, cert) = config.signing_key()?;
+    let signer = SoftwareSigner::new(key, None, Some(cert)).map_err(|e| anyhow!("{e}"))?;
+    let xml = md
+        .to_signed_xml(time::OffsetDateTime::now_utc(), &signer)
+        .map_err(|e| anyhow!("signing the metadata: {e}"))?;
+    println!("{xml}");
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod attacks;
 mod cli;
 mod common;
+mod config_metadata;
 mod encryption;
 mod interop;
 mod peer_samples;

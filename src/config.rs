@@ -1,0 +1,309 @@
+//! The node's configuration: one TOML file (every key documented in docs/configuration.md).
+//! Loading reads the files it names (keys, certificates) relative to the configuration file and
+//! checks them against the eIDAS key rules, so a node never starts with a key it may not use.
+
+use crate::crypto::{Certificate, KeyPolicy, PrivateKey};
+use crate::metadata::ours::{ContactPerson, Organization, OurMetadata, Role};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub node: Node,
+    pub keys: Keys,
+    #[serde(default)]
+    pub metadata: MetadataSettings,
+    #[serde(default)]
+    pub proxy_service: ProxyServiceSettings,
+    #[serde(default)]
+    pub connector: ConnectorSettings,
+    pub organization: OrganizationSettings,
+    #[serde(default, rename = "contact")]
+    pub contacts: Vec<ContactSettings>,
+    /// Where the configuration was read from (paths resolve against its folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// The public base URL; every endpoint is under it.
+    pub public_url: String,
+    /// ISO 3166-1 alpha-2 country of the node.
+    #[serde(default = "default_country")]
+    pub country: String,
+    /// Where the embedded store and generated keys live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+fn default_country() -> String {
+    "NO".into()
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keys {
+    pub signing_key: PathBuf,
+    pub signing_cert: PathBuf,
+    /// More certificates to publish as signing keys (rollover: the next key, or the previous).
+    #[serde(default)]
+    pub extra_signing_certs: Vec<PathBuf>,
+    pub encryption_key: Option<PathBuf>,
+    pub encryption_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub extra_encryption_certs: Vec<PathBuf>,
+    /// Further decryption keys kept during a rollover.
+    #[serde(default)]
+    pub extra_encryption_keys: Vec<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetadataSettings {
+    pub valid_for_hours: u32,
+    pub protocol_versions: Vec<String>,
+    pub application_identifier: String,
+}
+
+impl Default for MetadataSettings {
+    fn default() -> Self {
+        MetadataSettings {
+            valid_for_hours: 24,
+            protocol_versions: vec!["1.4".into(), "1.3".into(), "1.2".into()],
+            application_identifier: format!("NO-eidas-node:{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyServiceSettings {
+    pub loas: Vec<String>,
+    pub attributes: Vec<String>,
+    pub requester_id_demanded: bool,
+}
+
+impl Default for ProxyServiceSettings {
+    fn default() -> Self {
+        ProxyServiceSettings {
+            loas: vec![
+                "http://eidas.europa.eu/LoA/substantial".into(),
+                "http://eidas.europa.eu/LoA/high".into(),
+            ],
+            attributes: [
+                "PersonIdentifier",
+                "CurrentFamilyName",
+                "CurrentGivenName",
+                "DateOfBirth",
+            ]
+            .iter()
+            .map(|a| format!("http://eidas.europa.eu/attributes/naturalperson/{a}"))
+            .collect(),
+            requester_id_demanded: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectorSettings {
+    /// Put SPType in the metadata (then requests carry none); only when all relying parties
+    /// share the type.
+    pub sp_type: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSettings {
+    pub name: String,
+    pub display_name: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactSettings {
+    /// `support` or `technical`.
+    #[serde(rename = "type")]
+    pub contact_type: String,
+    pub company: String,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut c: Config = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        c.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.node.public_url.trim_end_matches('/');
+        if !(url.starts_with("https://")
+            || url.starts_with("http://127.0.0.1")
+            || url.starts_with("http://localhost"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "node.public_url {url:?} must be https (http only on loopback, for the demo)"
+            )));
+        }
+        let c = &self.node.country;
+        if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ConfigError::Invalid(format!(
+                "node.country {c:?} must be two capital letters"
+            )));
+        }
+        if let Some(t) = &self.connector.sp_type
+            && t != "public"
+            && t != "private"
+        {
+            return Err(ConfigError::Invalid(format!(
+                "connector.sp_type {t:?} must be public or private"
+            )));
+        }
+        for ct in &self.contacts {
+            if ct.contact_type != "support" && ct.contact_type != "technical" {
+                return Err(ConfigError::Invalid(format!(
+                    "contact type {:?} must be support or technical",
+                    ct.contact_type
+                )));
+            }
+        }
+        if self.metadata.valid_for_hours == 0 || self.metadata.valid_for_hours > 24 * 7 {
+            return Err(ConfigError::Invalid(
+                "metadata.valid_for_hours must be 1 to 168".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn path(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    fn read(&self, p: &Path) -> Result<Vec<u8>, ConfigError> {
+        let full = self.path(p);
+        std::fs::read(&full).map_err(|source| ConfigError::Read { path: full, source })
+    }
+
+    fn cert(&self, p: &Path) -> Result<Certificate, ConfigError> {
+        let c = Certificate::load(&self.read(p)?)
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", self.path(p).display())))?;
+        c.public_key()
+            .check_policy(&KeyPolicy::EIDAS)
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", self.path(p).display())))?;
+        Ok(c)
+    }
+
+    /// The signing key and its certificate (checked to belong together and meet the eIDAS rules).
+    pub fn signing_key(&self) -> Result<(PrivateKey, Certificate), ConfigError> {
+        let key = PrivateKey::load(&self.read(&self.keys.signing_key)?).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "{}: {e}",
+                self.path(&self.keys.signing_key).display()
+            ))
+        })?;
+        let cert = self.cert(&self.keys.signing_cert)?;
+        if cert.public_key() != key.public_key() {
+            return Err(ConfigError::Invalid(
+                "keys.signing_cert does not belong to keys.signing_key".into(),
+            ));
+        }
+        Ok((key, cert))
+    }
+
+    /// The URL of an endpoint path, e.g. `/ps/metadata`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.node.public_url.trim_end_matches('/'))
+    }
+
+    /// Our metadata for `role`.
+    pub fn our_metadata(&self, role: Role) -> Result<OurMetadata, ConfigError> {
+        let (_, signing) = self.signing_key()?;
+        let mut signing_certificates = vec![signing];
+        for p in &self.keys.extra_signing_certs {
+            signing_certificates.push(self.cert(p)?);
+        }
+        let mut encryption_certificates = Vec::new();
+        if role == Role::Connector {
+            let main = self.keys.encryption_cert.as_ref().ok_or_else(|| {
+                ConfigError::Invalid("the Connector needs keys.encryption_cert".into())
+            })?;
+            encryption_certificates.push(self.cert(main)?);
+            for p in &self.keys.extra_encryption_certs {
+                encryption_certificates.push(self.cert(p)?);
+            }
+        }
+        let (metadata_path, endpoint) = match role {
+            Role::ProxyService => ("/ps/metadata", "/ps/sso"),
+            Role::Connector => ("/connector/metadata", "/connector/acs"),
+        };
+        Ok(OurMetadata {
+            role,
+            entity_id: self.url(metadata_path),
+            node_country: self.node.country.clone(),
+            endpoint: self.url(endpoint),
+            signing_certificates,
+            encryption_certificates,
+            loas: self.proxy_service.loas.clone(),
+            attributes: self.proxy_service.attributes.clone(),
+            sp_type: self.connector.sp_type.clone(),
+            requester_id_demanded: self.proxy_service.requester_id_demanded,
+            protocol_versions: self.metadata.protocol_versions.clone(),
+            application_identifier: self.metadata.application_identifier.clone(),
+            organization: Organization {
+                name: self.organization.name.clone(),
+                display_name: self.organization.display_name.clone(),
+                url: self.organization.url.clone(),
+            },
+            contacts: self
+                .contacts
+                .iter()
+                .map(|c| ContactPerson {
+                    contact_type: c.contact_type.clone(),
+                    company: c.company.clone(),
+                    given_name: c.given_name.clone(),
+                    surname: c.surname.clone(),
+                    email: c.email.clone(),
+                    phone: c.phone.clone(),
+                })
+                .collect(),
+            valid_for: time::Duration::hours(i64::from(self.metadata.valid_for_hours)),
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! The configuration file and `metadata show`: what an operator publishes passes the auditor's
+//! metadata checks with no finding, and a configuration the node must not run with is refused.
+
+use crate::common::{eidas_node, stderr, stdout};
+use std::path::Path;
+
+fn setup(dir: &Path) -> std::path::PathBuf {
+    for (kind, sub) in [("ec-p256", "signing"), ("rsa-3072", "encryption")] {
+        let out = dir.join("keys").join(sub);
+        let o = eidas_node(&[
+            "keys",
+            "generate",
+            "--kind",
+            kind,
+            "--country",
+            "NO",
+            "--out",
+            &out.to_string_lossy(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/eidas-node.example.toml");
+    let config = dir.join("eidas-node.toml");
+    std::fs::copy(example, &config).unwrap();
+    config
+}
+
+#[test]
+fn published_metadata_for_both_roles_passes_the_metadata_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path());
+    let cert = dir.path().join("keys/signing/cert.pem");
+    for role in ["ps", "connector"] {
+        let o = eidas_node(&[
+            "metadata",
+            "show",
+            "--role",
+            role,
+            "--config",
+            &config.to_string_lossy(),
+        ]);
+        assert!(o.status.success(), "{role}: {}", stderr(&o));
+        let md = dir.path().join(format!("{role}.xml"));
+        std::fs::write(&md, &o.stdout).unwrap();
+        let v = eidas_node(&[
+            "metadata",
+            "verify",
+            "--trust-anchor",
+            &cert.to_string_lossy(),
+            &md.to_string_lossy(),
+        ]);
+        assert_eq!(
+            v.status.code(),
+            Some(0),
+            "{role}: {}{}",
+            stdout(&v),
+            stderr(&v)
+        );
+        assert!(stdout(&v).contains("signature: verified with a trust anchor"));
+        assert!(stdout(&v).contains("no findings"), "{role}: {}", stdout(&v));
+        let expected = if role == "ps" {
+            "https://eidas.example.no/ps/metadata"
+        } else {
+            "https://eidas.example.no/connector/metadata"
+        };
+        assert!(stdout(&v).contains(expected), "{}", stdout(&v));
+    }
+}
+
+#[test]
+fn refuses_configurations_the_node_must_not_run_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path());
+    let good = std::fs::read_to_string(&config).unwrap();
+    let cases = [
+        (
+            good.replace("[metadata]", "[metadata]\ntypo_key = 1"),
+            "unknown field",
+        ),
+        (
+            good.replace("https://eidas.example.no", "http://eidas.example.no"),
+            "must be https",
+        ),
+        (
+            good.replace("country = \"NO\"", "country = \"no\""),
+            "two capital letters",
+        ),
+        (
+            good.replace("valid_for_hours = 24", "valid_for_hours = 1000"),
+            "1 to 168",
+        ),
+        (
+            good.replace("keys/signing/cert.pem", "keys/encryption/cert.pem"),
+            "does not belong",
+        ),
+    ];
+    for (text, why) in cases {
+        std::fs::write(&config, text).unwrap();
+        let o = eidas_node(&[
+            "metadata",
+            "show",
+            "--role",
+            "ps",
+            "--config",
+            &config.to_string_lossy(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{why}");
+        assert!(
+            stderr(&o).contains(why),
+            "expected {why:?} in: {}",
+            stderr(&o)
+        );
+    }
+    // A key below the eIDAS minimum is refused even though the tools would sign with it.
+    let small = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors/xmlsec-interop/keys/RSA-2048_SHA256WithRSA-orig.der");
+    let k = eidas_node::crypto::PrivateKey::load(&std::fs::read(&small).unwrap()).unwrap();
+    let c =
+        eidas_node::crypto::generate::self_signed(&k, "small", "NO", 1_700_000_000, 3650).unwrap();
+    std::fs::write(dir.path().join("small-key.pem"), k.pkcs8_pem()).unwrap();
+    std::fs::write(dir.path().join("small-cert.pem"), c.to_pem()).unwrap();
+    std::fs::write(
+        &config,
+        good.replace("keys/signing/key.pem", "small-key.pem")
+            .replace("keys/signing/cert.pem", "small-cert.pem"),
+    )
+    .unwrap();
+    let o = eidas_node(&[
+        "metadata",
+        "show",
+        "--role",
+        "ps",
+        "--config",
+        &config.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("below the eIDAS minimum"),
+        "{}",
+        stderr(&o)
+    );
+}
