@@ -176,7 +176,11 @@ fn check_signature(doc: &Document, r: &mut Report, opts: &CheckOptions, at: Offs
     };
     for key in &keys {
         if let Err(e) = key.check_policy(&KeyPolicy::EIDAS) {
-            r.add("MD-SIG-KEY", Severity::Must, format!("metadata signing key: {e}"));
+            r.add(
+                "MD-SIG-KEY",
+                Severity::Must,
+                format!("metadata signing key: {e}"),
+            );
         }
     }
     let outcome = dsig::verify_element(doc, root, &keys, &strict);
