@@ -10,4 +10,5 @@ mod interop;
 mod peer_samples;
 mod redirect;
 mod refusals;
+mod schema;
 mod vectors;
