@@ -785,3 +785,29 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod catalogue {
+    #[test]
+    fn every_finding_id_is_in_the_conformance_catalogue() {
+        let catalogue = include_str!("../../conformance/rules.toml");
+        let source = include_str!("check.rs");
+        let mut found = 0;
+        for piece in source.split('"') {
+            let is_id = (piece.starts_with("MD-")
+                || piece.starts_with("PS-MD-")
+                || piece.starts_with("CN-MD-"))
+                && piece.len() > 6
+                && !piece.ends_with('-')
+                && piece.bytes().all(|b| b.is_ascii_uppercase() || b == b'-');
+            if is_id {
+                found += 1;
+                assert!(
+                    catalogue.contains(&format!("id = \"{piece}\"")),
+                    "{piece} is not in conformance/rules.toml"
+                );
+            }
+        }
+        assert!(found > 20);
+    }
+}
