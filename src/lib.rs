@@ -3,6 +3,7 @@
 //! `eidas` do no I/O and never read the clock.
 #![deny(unsafe_code)]
 
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;

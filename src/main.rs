@@ -40,6 +40,34 @@ enum Command {
     /// SAML metadata: check a peer's against the eIDAS profile.
     #[command(subcommand)]
     Metadata(MetadataCommand),
+    /// SAML messages: an auditor's view.
+    #[command(subcommand)]
+    Saml(SamlCommand),
+}
+
+#[derive(Subcommand)]
+enum SamlCommand {
+    /// Verify, decrypt and check one AuthnRequest or Response against the eIDAS rules; prints
+    /// the content and each finding with its rule id. Exit 0 when there is no MUST finding.
+    Check(SamlCheckArgs),
+}
+
+#[derive(Args)]
+struct SamlCheckArgs {
+    /// Certificate or public key trusted for the signatures (PEM or DER); may be repeated.
+    #[arg(long = "trusted-key", value_name = "FILE")]
+    trusted_keys: Vec<PathBuf>,
+    /// Private key to decrypt the assertion with (PEM or DER); may be repeated.
+    #[arg(long = "decrypt-key", value_name = "PEM")]
+    decrypt_keys: Vec<PathBuf>,
+    /// ps: a message a Proxy-Service receives (AuthnRequest); connector: one a Connector
+    /// receives (Response).
+    #[arg(long, value_parser = ["ps", "connector"])]
+    role: Option<String>,
+    /// Judge validity at this instant (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    file: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -214,6 +242,7 @@ fn main() -> ExitCode {
         Command::Keys(KeysCommand::Generate(a)) => keys_generate(a),
         Command::Metadata(MetadataCommand::Verify(a)) => metadata_verify(a),
         Command::Metadata(MetadataCommand::Show(a)) => metadata_show(a),
+        Command::Saml(SamlCommand::Check(a)) => saml_check(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -532,5 +561,55 @@ fn metadata_show(a: MetadataShowArgs) -> Result<()> {
         .to_signed_xml(time::OffsetDateTime::now_utc(), &signer)
         .map_err(|e| anyhow!("signing the metadata: {e}"))?;
     println!("{xml}");
+    Ok(())
+}
+
+fn saml_check(a: SamlCheckArgs) -> Result<()> {
+    use eidas_node::audit::{MessageCheckOptions, check_message};
+    let mut trusted_keys = Vec::new();
+    for p in &a.trusted_keys {
+        trusted_keys.push(PublicKey::load(&read(p)?).map_err(|e| anyhow!("{}: {e}", p.display()))?);
+    }
+    let mut decrypt_keys = Vec::new();
+    for p in &a.decrypt_keys {
+        match PrivateKey::load(&read(p)?) {
+            Ok(k) => decrypt_keys.push(k),
+            // A key the node cannot use (Brainpool) is a finding about the message's peer, not a
+            // usage error: report it and go on without it.
+            Err(e @ CryptoError::UnsupportedKey(_)) => {
+                eprintln!("warning: {}: {e}; not used", p.display())
+            }
+            Err(e) => return Err(anyhow!("{}: {e}", p.display())),
+        }
+    }
+    let report = check_message(
+        &read(&a.file)?,
+        &MessageCheckOptions {
+            trusted_keys,
+            decrypt_keys,
+            role: a.role.clone(),
+            at: parse_at(&a.at)?,
+        },
+    );
+    println!(
+        "{}",
+        if report.kind.is_empty() {
+            "(unreadable)"
+        } else {
+            &report.kind
+        }
+    );
+    for line in &report.content {
+        println!("  {line}");
+    }
+    for f in &report.findings {
+        println!("{} [{}] {}", f.id, f.severity.as_str(), f.message);
+    }
+    if report.findings.is_empty() {
+        println!("no findings");
+    }
+    if report.has_must() {
+        return Err(refused(format!("{} finding(s)", report.findings.len())));
+    }
     Ok(())
 }

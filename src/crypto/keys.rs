@@ -436,6 +436,14 @@ impl PrivateKey {
         if let Ok(pair) = sig::RsaKeyPair::from_der(der) {
             return Self::rsa(super::der::rsa_pkcs1_to_pkcs8(der), pair);
         }
+        // Brainpool curve OIDs (1.3.36.3.3.2.8.1.1.x) in the key: say so plainly.
+        if der.windows(10).any(|w| {
+            w[..9] == [0x06, 0x09, 0x2b, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01] && w[9] == 0x01
+        }) {
+            return Err(CryptoError::UnsupportedKey(
+                "Brainpool private keys: eidas-node's own keys are on NIST curves (Brainpool is only verified)".into(),
+            ));
+        }
         Err(CryptoError::BadKey(
             "not an RSA or EC (P-256/384/521) private key in PKCS#8, PKCS#1 or SEC1 form".into(),
         ))

@@ -95,6 +95,8 @@ pub enum TrustKind {
     EnvelopedSignature,
     RedirectSignature,
     DecryptedFromVerifiedResponse,
+    /// Read by the auditor's tools whatever its signature said; never accepted by the flows.
+    UnverifiedForAudit,
 }
 
 impl<'d> Trusted<'d> {
@@ -129,6 +131,19 @@ impl<'d> Trusted<'d> {
             element: doc.root_element(),
             signature: None,
             how: TrustKind::DecryptedFromVerifiedResponse,
+        }
+    }
+
+    /// For the auditor's tools only (`audit`): read a message whose signature did not verify,
+    /// to report on it. The flows refuse this kind.
+    pub(crate) fn for_audit(element: ElementRef<'d>) -> Self {
+        let signature = element
+            .first_child_named(crate::xmlsec::ns::DSIG, "Signature")
+            .map(|s| s.id());
+        Trusted {
+            element,
+            signature,
+            how: TrustKind::UnverifiedForAudit,
         }
     }
 

@@ -240,6 +240,14 @@ fn unwrap_content_key(
                 .and_then(|ki| ki.first_child_named(ns::XENC, "AgreementMethod"))
                 .ok_or_else(|| EncError::Malformed("key wrap without AgreementMethod".into()))?;
             let am = parse_agreement(agreement)?;
+            if let PublicKey::Ec { curve, .. } = &am.originator
+                && matches!(curve, Curve::BrainpoolP256r1 | Curve::BrainpoolP384r1)
+            {
+                return Err(EncError::Algorithm(CryptoError::UnsupportedKey(format!(
+                    "ECDH-ES on {}: our own keys are on NIST curves, so we cannot be the recipient",
+                    curve.name()
+                ))));
+            }
             for (i, k) in keys.iter().enumerate() {
                 let PrivateKey::Ec { curve, .. } = k else {
                     continue;

@@ -10,5 +10,6 @@ mod interop;
 mod peer_samples;
 mod redirect;
 mod refusals;
+mod saml_check;
 mod schema;
 mod vectors;

@@ -135,3 +135,132 @@ fn metadata_verify_trusts_only_the_given_anchor() {
     assert!(stdout(&o).contains("MD-SIGNED [must]"), "{}", stdout(&o));
     assert_eq!(o.status.code(), Some(1));
 }
+
+fn pki(name: &str) -> String {
+    base()
+        .join("ec-eidas-node/pki")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn saml_check_reports_every_message_sample_as_its_manifest_says() {
+    let text = std::fs::read_to_string(base().join("MANIFEST.tsv")).unwrap();
+    let mut checked = 0;
+    for line in text.lines().skip(1).filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (file, kind, verifies, validity, decryption) = (f[0], f[1], f[9], f[10], f[11]);
+        if !matches!(kind, "authnrequest" | "response" | "error-response") {
+            continue;
+        }
+        let when = at(validity);
+        let path = base().join(file);
+        let keys = [
+            "ec-test-rsa.key.pem",
+            "ec-test-ec-nist-p256.key.pem",
+            "ec-local-demo-cert-6C4536E0.key.pem",
+            "ec-test-ec-brainpoolP256r1.key.pem",
+        ];
+        let mut args = vec![
+            "saml".to_string(),
+            "check".into(),
+            "--at".into(),
+            when.clone(),
+        ];
+        for k in keys {
+            args.extend(["--decrypt-key".into(), pki(k)]);
+        }
+        args.push(path.to_string_lossy().into_owned());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = eidas_node(&argv);
+        let out = stdout(&o);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{file}: exit {:?}: {}",
+            o.status.code(),
+            stderr(&o)
+        );
+        let expected_kind = if kind == "authnrequest" {
+            "AuthnRequest"
+        } else {
+            "Response"
+        };
+        assert!(out.starts_with(expected_kind), "{file}:\n{out}");
+        // The signature verdict of the manifest.
+        if verifies.contains(": yes") {
+            assert!(
+                out.contains("signature: ") || out.contains("DSIG-ALG"),
+                "{file}: manifest says it verifies:\n{out}"
+            );
+            assert!(
+                !out.contains("DSIG-INTEGRITY") && !out.contains("DSIG-KEY"),
+                "{file}: manifest says it verifies:\n{out}"
+            );
+        } else if verifies.contains(": no: reference digest mismatch") {
+            assert!(
+                out.contains("DSIG-INTEGRITY [must]") && out.contains("digest does not match"),
+                "{file}:\n{out}"
+            );
+        } else {
+            assert!(
+                out.contains("DSIG-SIGNED [must]"),
+                "{file}: unsigned:\n{out}"
+            );
+        }
+        // Decryption as the manifest says; a Brainpool key agreement is refused with a clear finding.
+        if decryption.starts_with("decrypts with") && !decryption.contains("brainpool") {
+            assert!(
+                out.contains("assertion decrypted with --decrypt-key"),
+                "{file}:\n{out}"
+            );
+            let id = decryption
+                .split("Assertion ID=")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap();
+            assert!(
+                out.contains(&format!("Assertion {id} ")),
+                "{file}: assertion {id}:\n{out}"
+            );
+        } else if decryption.contains("brainpool") || file.contains("brainpool") {
+            assert!(
+                out.contains("ENC-ALG [must]") && out.contains("brainpoolP256r1"),
+                "{file}:\n{out}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 16, "message samples in the manifest");
+}
+
+#[test]
+fn saml_check_trusts_only_the_given_key() {
+    let req = base().join("ec-eidas-node/authnrequest-connector-rsa-sha512.xml");
+    let good = pki("ec-speps-ca-demo-certificate-54C8FC88.crt.pem");
+    let wrong = pki("ec-metadata-signer-561BC0C8.crt.pem");
+    let o = eidas_node(&[
+        "saml",
+        "check",
+        "--at",
+        "2019-11-07T12:18:24Z",
+        "--trusted-key",
+        &good,
+        &req.to_string_lossy(),
+    ]);
+    assert!(
+        stdout(&o).contains("verified with a trusted key"),
+        "{}",
+        stdout(&o)
+    );
+    let o = eidas_node(&[
+        "saml",
+        "check",
+        "--at",
+        "2019-11-07T12:18:24Z",
+        "--trusted-key",
+        &wrong,
+        &req.to_string_lossy(),
+    ]);
+    assert!(stdout(&o).contains("DSIG-KEY [must]"), "{}", stdout(&o));
+}
