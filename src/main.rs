@@ -96,7 +96,7 @@ struct MetadataVerifyArgs {
     /// Judge validity at this instant (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     at: Option<String>,
-    /// The metadata file (or an https URL).
+    /// The metadata file, or an https URL to fetch it from (then entityID must equal the URL).
     source: String,
 }
 
@@ -491,9 +491,14 @@ fn metadata_verify(a: MetadataVerifyArgs) -> Result<()> {
     }
     let (bytes, fetched_from) =
         if a.source.starts_with("https://") || a.source.starts_with("http://") {
-            return Err(anyhow!(
-                "fetching metadata from a URL is not built yet; download it and pass the file"
-            ));
+            use eidas_node::metadata::fetch::{FetchPolicy, download_once};
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let bytes = runtime
+                .block_on(download_once(&a.source, &FetchPolicy::default(), &[]))
+                .map_err(refused)?;
+            (bytes, Some(a.source.clone()))
         } else {
             (read(Path::new(&a.source))?, None)
         };

@@ -3,6 +3,8 @@
 //! auditor's profile checks (`check`, eidas.md §7 A–C).
 
 pub mod check;
+pub mod fetch;
+pub mod mdsl;
 pub mod ours;
 
 use crate::crypto::Certificate;

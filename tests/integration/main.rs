@@ -7,6 +7,7 @@ mod common;
 mod config_metadata;
 mod encryption;
 mod interop;
+mod metadata_fetch;
 mod peer_samples;
 mod redirect;
 mod refusals;
