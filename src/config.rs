@@ -34,6 +34,11 @@ pub struct Config {
     pub organization: OrganizationSettings,
     #[serde(default, rename = "contact")]
     pub contacts: Vec<ContactSettings>,
+    /// Peers whose metadata we use (foreign Connectors and Proxy-Services).
+    #[serde(default, rename = "peer")]
+    pub peers: Vec<PeerSettings>,
+    #[serde(default)]
+    pub metadata_fetch: MetadataFetchSettings,
     /// Where the configuration was read from (paths resolve against its folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -153,7 +158,76 @@ pub struct ContactSettings {
     pub phone: Option<String>,
 }
 
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSettings {
+    /// ISO 3166-1 alpha-2 country of the peer.
+    pub country: String,
+    /// `connector` (a foreign Connector calling our Proxy-Service) or `proxy_service`.
+    pub role: String,
+    /// HTTPS URL of its metadata (= its entityID).
+    pub metadata_url: String,
+    /// PEM file(s) under trust-anchors/ whose certificates may sign its metadata.
+    pub trust_anchors: Vec<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetadataFetchSettings {
+    pub timeout_seconds: u64,
+    pub max_bytes: usize,
+    pub min_refresh_minutes: i64,
+    pub max_refresh_minutes: i64,
+    /// Allow http:// metadata on loopback (tests and the demo only).
+    pub allow_loopback_http: bool,
+}
+
+impl Default for MetadataFetchSettings {
+    fn default() -> Self {
+        let p = crate::metadata::fetch::FetchPolicy::default();
+        MetadataFetchSettings {
+            timeout_seconds: p.timeout.as_secs(),
+            max_bytes: p.max_bytes,
+            min_refresh_minutes: p.min_refresh.whole_minutes(),
+            max_refresh_minutes: p.max_refresh.whole_minutes(),
+            allow_loopback_http: false,
+        }
+    }
+}
+
 impl Config {
+    /// The configured peers with their trust anchors loaded.
+    pub fn peers(&self) -> Result<Vec<crate::metadata::fetch::Peer>, ConfigError> {
+        let mut out = Vec::new();
+        for p in &self.peers {
+            let mut anchors = Vec::new();
+            for a in &p.trust_anchors {
+                let certs = Certificate::load_all(&self.read(a)?).map_err(|e| {
+                    ConfigError::Invalid(format!("{}: {e}", self.path(a).display()))
+                })?;
+                anchors.extend(certs);
+            }
+            out.push(crate::metadata::fetch::Peer {
+                url: p.metadata_url.clone(),
+                trust_anchors: anchors,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The fetch policy from `[metadata_fetch]`.
+    pub fn fetch_policy(&self) -> crate::metadata::fetch::FetchPolicy {
+        let m = &self.metadata_fetch;
+        crate::metadata::fetch::FetchPolicy {
+            timeout: std::time::Duration::from_secs(m.timeout_seconds),
+            max_bytes: m.max_bytes,
+            allow_loopback_http: m.allow_loopback_http,
+            min_refresh: time::Duration::minutes(m.min_refresh_minutes),
+            max_refresh: time::Duration::minutes(m.max_refresh_minutes),
+            ..crate::metadata::fetch::FetchPolicy::default()
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -197,6 +271,36 @@ impl Config {
                 return Err(ConfigError::Invalid(format!(
                     "contact type {:?} must be support or technical",
                     ct.contact_type
+                )));
+            }
+        }
+        for p in &self.peers {
+            if p.role != "connector" && p.role != "proxy_service" {
+                return Err(ConfigError::Invalid(format!(
+                    "peer {}: role must be connector or proxy_service",
+                    p.metadata_url
+                )));
+            }
+            if p.country.len() != 2 || !p.country.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(ConfigError::Invalid(format!(
+                    "peer {}: country must be two capital letters",
+                    p.metadata_url
+                )));
+            }
+            let loopback = p.metadata_url.starts_with("http://127.0.0.1")
+                || p.metadata_url.starts_with("http://localhost");
+            if !p.metadata_url.starts_with("https://")
+                && !(loopback && self.metadata_fetch.allow_loopback_http)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "peer {}: metadata_url must be https",
+                    p.metadata_url
+                )));
+            }
+            if p.trust_anchors.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "peer {}: at least one trust anchor",
+                    p.metadata_url
                 )));
             }
         }

@@ -140,3 +140,73 @@ fn refuses_configurations_the_node_must_not_run_with() {
         stderr(&o)
     );
 }
+
+#[test]
+fn peers_load_their_trust_anchors_and_bad_peers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path());
+    std::fs::create_dir_all(dir.path().join("trust-anchors")).unwrap();
+    std::fs::copy(
+        dir.path().join("keys/signing/cert.pem"),
+        dir.path().join("trust-anchors/SE.pem"),
+    )
+    .unwrap();
+    let base = std::fs::read_to_string(&config).unwrap();
+    let peer = |url: &str, role: &str, anchors: &str| {
+        format!(
+            "{base}\n[[peer]]\ncountry = \"SE\"\nrole = \"{role}\"\nmetadata_url = \"{url}\"\ntrust_anchors = [{anchors}]\n"
+        )
+    };
+    std::fs::write(
+        &config,
+        peer(
+            "https://cn.example.se/metadata",
+            "connector",
+            "\"trust-anchors/SE.pem\"",
+        ),
+    )
+    .unwrap();
+    let c = eidas_node::config::Config::load(&config).expect("valid");
+    let peers = c.peers().unwrap();
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].trust_anchors.len(), 1);
+    for (text, why) in [
+        (
+            peer(
+                "http://cn.example.se/metadata",
+                "connector",
+                "\"trust-anchors/SE.pem\"",
+            ),
+            "must be https",
+        ),
+        (
+            peer(
+                "https://cn.example.se/metadata",
+                "broker",
+                "\"trust-anchors/SE.pem\"",
+            ),
+            "role must be",
+        ),
+        (
+            peer("https://cn.example.se/metadata", "connector", ""),
+            "at least one trust anchor",
+        ),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let err = eidas_node::config::Config::load(&config)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(why), "{why}: {err}");
+    }
+    std::fs::write(
+        &config,
+        peer(
+            "https://cn.example.se/metadata",
+            "connector",
+            "\"trust-anchors/missing.pem\"",
+        ),
+    )
+    .unwrap();
+    let c = eidas_node::config::Config::load(&config).unwrap();
+    assert!(c.peers().unwrap_err().to_string().contains("missing.pem"));
+}
