@@ -289,9 +289,9 @@ impl Config {
             }
             let loopback = p.metadata_url.starts_with("http://127.0.0.1")
                 || p.metadata_url.starts_with("http://localhost");
-            if !p.metadata_url.starts_with("https://")
-                && !(loopback && self.metadata_fetch.allow_loopback_http)
-            {
+            let allowed = p.metadata_url.starts_with("https://")
+                || (loopback && self.metadata_fetch.allow_loopback_http);
+            if !allowed {
                 return Err(ConfigError::Invalid(format!(
                     "peer {}: metadata_url must be https",
                     p.metadata_url
