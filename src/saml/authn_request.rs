@@ -286,3 +286,79 @@ impl AuthnRequest {
         o
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::saml::NAMEID_ENTITY;
+    use crate::xml::{Limits, parse};
+
+    #[test]
+    fn what_we_build_we_parse_back_equal() {
+        let r = AuthnRequest {
+            id: Some("_r".into()),
+            version: Some("2.0".into()),
+            issue_instant: Some("2026-11-29T10:00:00.000Z".into()),
+            destination: Some("https://ps.example/sso".into()),
+            force_authn: Some(true),
+            is_passive: Some(false),
+            protocol_binding: Some(crate::saml::binding_uri::HTTP_POST.into()),
+            assertion_consumer_service_url: Some("https://cn.example/acs".into()),
+            provider_name: Some("Skatteetaten & co".into()),
+            consent: Some("urn:oasis:names:tc:SAML:2.0:consent:unspecified".into()),
+            issuer: Some(Issuer {
+                value: "https://cn.example/md".into(),
+                format: Some(NAMEID_ENTITY.into()),
+            }),
+            extensions: Some(Extensions {
+                sp_type: Some("private".into()),
+                requested_attributes: Some(vec![RequestedAttribute {
+                    name: "http://eidas.europa.eu/attributes/naturalperson/PersonIdentifier".into(),
+                    name_format: Some(crate::saml::ATTRNAME_FORMAT_URI.into()),
+                    friendly_name: Some("PersonIdentifier".into()),
+                    is_required: Some(true),
+                    values: vec!["NO/SE/x<y".into()],
+                }]),
+            }),
+            name_id_policy: Some(NameIdPolicy {
+                format: Some("urn:oasis:names:tc:SAML:2.0:nameid-format:transient".into()),
+                allow_create: Some(true),
+                sp_name_qualifier: Some("q".into()),
+            }),
+            requested_authn_context: Some(RequestedAuthnContext {
+                comparison: Some("exact".into()),
+                class_refs: vec![
+                    "http://eidas.europa.eu/NotNotified/LoA/high".into(),
+                    "http://eidas.europa.eu/LoA/high".into(),
+                ],
+            }),
+            requester_ids: vec!["https://sp.example.no".into()],
+            ..AuthnRequest::default()
+        };
+        let xml = r.to_xml();
+        let doc = parse(xml.as_bytes(), &Limits::message()).unwrap();
+        assert_eq!(AuthnRequest::parse(&Trusted::decrypted(&doc)).unwrap(), r);
+    }
+
+    #[test]
+    fn refuses_structure_it_cannot_represent() {
+        let two_issuers = "<saml2p:AuthnRequest xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r\"><saml2:Issuer>a</saml2:Issuer><saml2:Issuer>b</saml2:Issuer></saml2p:AuthnRequest>";
+        let doc = parse(two_issuers.as_bytes(), &Limits::message()).unwrap();
+        assert!(matches!(
+            AuthnRequest::parse(&Trusted::decrypted(&doc)),
+            Err(SamlError::Duplicate { .. })
+        ));
+        let bad_bool = "<saml2p:AuthnRequest xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" ForceAuthn=\"yes\"/>";
+        let doc = parse(bad_bool.as_bytes(), &Limits::message()).unwrap();
+        assert!(matches!(
+            AuthnRequest::parse(&Trusted::decrypted(&doc)),
+            Err(SamlError::BadValue { .. })
+        ));
+        let response = "<saml2p:Response xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>";
+        let doc = parse(response.as_bytes(), &Limits::message()).unwrap();
+        assert!(matches!(
+            AuthnRequest::parse(&Trusted::decrypted(&doc)),
+            Err(SamlError::UnexpectedElement { .. })
+        ));
+    }
+}

@@ -388,3 +388,40 @@ async fn a_verified_service_list_yields_peers_whose_metadata_then_verifies() {
         Err(mdsl::MdslError::Expired(_))
     ));
 }
+
+#[tokio::test]
+async fn the_background_refresher_refreshes_due_peers_and_backs_off_on_failure() {
+    let s = setup().await;
+    let url = s.server.url();
+    s.server
+        .serve(metadata(&url, &rsa().cert, &p256().signer(), s.clock.now()));
+    let svc = Arc::new(service(&s, vec![s.anchor.clone()], policy()));
+    assert_eq!(svc.refresh_due().await, (1, 0), "never fetched: due");
+    assert_eq!(svc.refresh_due().await, (0, 0), "fresh: not due");
+    s.clock.advance(Duration::minutes(11));
+    s.server.fail(500);
+    assert_eq!(svc.refresh_due().await, (0, 1), "due, peer down");
+    assert_eq!(svc.refresh_due().await, (0, 0), "backing off");
+    s.clock.advance(Duration::minutes(3));
+    s.server.serve(metadata(
+        &url,
+        &p256_other().cert,
+        &p256().signer(),
+        s.clock.now(),
+    ));
+    // The spawned task does the same on its own.
+    let task = svc
+        .clone()
+        .spawn_refresher(std::time::Duration::from_millis(20));
+    for _ in 0..100 {
+        if svc.fetch_count() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    task.abort();
+    assert_eq!(
+        signing_cert(&svc.get(&url).await.unwrap()),
+        p256_other().cert
+    );
+}
