@@ -24,6 +24,8 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub node: Node,
+    #[serde(default)]
+    pub server: ServerSettings,
     pub keys: Keys,
     #[serde(default)]
     pub metadata: MetadataSettings,
@@ -63,6 +65,21 @@ fn default_country() -> String {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address and port to listen on (plain HTTP; TLS is terminated in front of the node).
+    pub listen: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: "127.0.0.1:8080".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]

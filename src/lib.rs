@@ -11,5 +11,6 @@ pub mod eidas;
 pub mod metadata;
 pub mod saml;
 pub mod store;
+pub mod web;
 pub mod xml;
 pub mod xmlsec;

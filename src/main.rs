@@ -30,7 +30,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run everything on loopback with built-in test peers, ready in a browser.
-    Demo,
+    Demo(DemoArgs),
+    /// Run the node with a configuration file.
+    Serve(ServeArgs),
     /// XML security tools (canonicalize, verify, sign, encrypt, decrypt), like xmlsec1's.
     #[command(subcommand)]
     Xml(XmlCommand),
@@ -98,6 +100,22 @@ struct MetadataVerifyArgs {
     at: Option<String>,
     /// The metadata file, or an https URL to fetch it from (then entityID must equal the URL).
     source: String,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Where the demo keeps its keys and configuration (made on first run).
+    #[arg(long, default_value = "eidas-node-demo")]
+    data_dir: PathBuf,
+    /// Loopback address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -231,7 +249,8 @@ fn refused(e: impl std::fmt::Display) -> anyhow::Error {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo => demo(),
+        Command::Demo(a) => demo(a),
+        Command::Serve(a) => serve(a),
         Command::Xml(x) => match x {
             XmlCommand::C14n(a) => xml_c14n(a),
             XmlCommand::Verify(a) => xml_verify(a),
@@ -257,16 +276,109 @@ fn main() -> ExitCode {
     }
 }
 
-fn demo() -> Result<()> {
-    println!(
-        "eidas-node demo is not there yet.\n\
-         What exists today: the XML security core and its operator tools —\n\
-         \x20 eidas-node xml c14n|verify|sign|encrypt|decrypt …\n\
-         \x20 eidas-node keys generate --kind ec-p256 --country NO --out DIR\n\
-         Still to come: the Proxy-Service and Connector flows, the built-in test ID-porten and the\n\
-         demo country XE that this command will start on loopback (see the open issues)."
-    );
+fn run_server(
+    config: eidas_node::config::Config,
+    listener: std::net::TcpListener,
+    banner: Option<String>,
+) -> Result<()> {
+    use std::sync::Arc;
+    let (key, cert) = config.signing_key()?;
+    let signer = SoftwareSigner::new(key, None, Some(cert)).map_err(|e| anyhow!("{e}"))?;
+    let state = eidas_node::web::AppState::new(
+        Arc::new(config),
+        Arc::new(signer),
+        Arc::new(eidas_node::clock::SystemClock),
+    )?;
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        if let Some(b) = banner {
+            println!("{b}");
+        }
+        eidas_node::web::serve(listener, Arc::new(state)).await
+    })?;
     Ok(())
+}
+
+fn serve(a: ServeArgs) -> Result<()> {
+    let config = eidas_node::config::Config::load(&a.config)?;
+    let listener = std::net::TcpListener::bind(&config.server.listen)
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let banner = format!(
+        "eidas-node listening on {} ({})",
+        listener.local_addr()?,
+        config.node.public_url
+    );
+    run_server(config, listener, Some(banner))
+}
+
+/// The demo: keys generated on first run into the data directory, a configuration written next
+/// to them, everything on loopback.
+fn demo(a: DemoArgs) -> Result<()> {
+    let listener = std::net::TcpListener::bind(&a.listen)
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        return Err(anyhow!("the demo listens on loopback only"));
+    }
+    let base = format!("http://{addr}");
+    let dir = &a.data_dir;
+    std::fs::create_dir_all(dir.join("keys"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    for (name, kind) in [
+        ("signing", KeyKind::EcP256),
+        ("encryption", KeyKind::EcP256),
+    ] {
+        let key_dir = dir.join("keys").join(name);
+        if !key_dir.join("key.pem").exists() {
+            let g = generate(
+                kind,
+                &format!("eidas-node demo {name}"),
+                "NO",
+                now - 60,
+                365,
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+            std::fs::create_dir_all(&key_dir)?;
+            write_new(
+                &key_dir.join("key.pem"),
+                g.key.pkcs8_pem().as_bytes(),
+                0o600,
+            )?;
+            write_new(&key_dir.join("cert.pem"), g.cert.to_pem().as_bytes(), 0o644)?;
+        }
+    }
+    let config_path = dir.join("eidas-node.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "# Written by `eidas-node demo` on every start; the keys beside it are kept.\n\
+[node]\npublic_url = \"{base}\"\ncountry = \"NO\"\ndata_dir = \"data\"\n\n\
+[server]\nlisten = \"{addr}\"\n\n\
+[keys]\nsigning_key = \"keys/signing/key.pem\"\nsigning_cert = \"keys/signing/cert.pem\"\n\
+encryption_key = \"keys/encryption/key.pem\"\nencryption_cert = \"keys/encryption/cert.pem\"\n\n\
+[organization]\nname = \"eidas-node demo\"\ndisplay_name = \"eidas-node demo\"\nurl = \"{base}\"\n\n\
+[[contact]]\ntype = \"support\"\ncompany = \"eidas-node demo\"\nemail = \"support@example.invalid\"\n\n\
+[[contact]]\ntype = \"technical\"\ncompany = \"eidas-node demo\"\nemail = \"technical@example.invalid\"\n"
+        ),
+    )?;
+    let config = eidas_node::config::Config::load(&config_path)?;
+    let banner = format!(
+        "eidas-node demo on {base}  (keys and configuration in {})\n\
+\x20 Proxy-Service metadata: {base}/ps/metadata\n\
+\x20 Connector metadata:     {base}/connector/metadata\n\
+\x20 health:                 {base}/healthz\n\
+Not there yet: the login flows, the built-in test ID-porten and the demo country XE\n\
+(see the open issues). Stop with Ctrl-C.",
+        dir.display()
+    );
+    run_server(config, listener, Some(banner))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -241,10 +241,3 @@ fn keys_generate_writes_a_key_and_a_certificate_for_the_country() {
     assert!(stderr(&o).contains("not overwriting"), "{}", stderr(&o));
     assert_eq!(std::fs::read(again.join("key.pem")).unwrap(), before);
 }
-
-#[test]
-fn demo_says_plainly_what_is_not_there_yet() {
-    let o = eidas_node(&["demo"]);
-    assert!(o.status.success());
-    assert!(stdout(&o).contains("not there yet"));
-}

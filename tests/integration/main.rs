@@ -15,3 +15,4 @@ mod refusals;
 mod saml_check;
 mod schema;
 mod vectors;
+mod web;

@@ -1,0 +1,160 @@
+//! The HTTP edge: the axum router, shared state, security headers and body limits. Handlers are
+//! small: extract, call one domain function, answer. This room must not hold protocol logic.
+//!
+//! Today it publishes our metadata for both roles and the operations endpoints; the login flows
+//! (`/ps/sso`, `/ps/callback`, `/connector/acs`, the OpenID provider) come with their issues.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Signer;
+use crate::metadata::ours::{OurMetadata, Role};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Largest request body accepted anywhere (a SAML POST is far smaller; see `saml::binding`).
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// Signed metadata, kept until it is close to its validUntil.
+struct Published {
+    xml: Arc<str>,
+    renew_after: OffsetDateTime,
+}
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub signer: Arc<dyn Signer>,
+    pub clock: Arc<dyn Clock>,
+    ps: OurMetadata,
+    connector: Option<OurMetadata>,
+    published: Mutex<[Option<Published>; 2]>,
+}
+
+impl AppState {
+    /// State for a configuration: our metadata for both roles (the Connector's only when an
+    /// encryption certificate is configured).
+    pub fn new(
+        config: Arc<Config>,
+        signer: Arc<dyn Signer>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let ps = config.our_metadata(Role::ProxyService)?;
+        let connector = match config.keys.encryption_cert {
+            Some(_) => Some(config.our_metadata(Role::Connector)?),
+            None => None,
+        };
+        Ok(AppState {
+            config,
+            signer,
+            clock,
+            ps,
+            connector,
+            published: Mutex::new([None, None]),
+        })
+    }
+
+    /// Our signed metadata for a role, re-signed when half of its validity has passed.
+    pub fn metadata(&self, role: Role) -> Result<Arc<str>, String> {
+        let (slot, md) = match role {
+            Role::ProxyService => (0, &self.ps),
+            Role::Connector => (1, self.connector.as_ref().ok_or("no Connector configured")?),
+        };
+        let now = self.clock.now();
+        let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = &published[slot]
+            && p.renew_after > now
+        {
+            return Ok(p.xml.clone());
+        }
+        let xml: Arc<str> = Arc::from(
+            md.to_signed_xml(now, self.signer.as_ref())
+                .map_err(|e| e.to_string())?,
+        );
+        published[slot] = Some(Published {
+            xml: xml.clone(),
+            renew_after: now + md.valid_for / 2,
+        });
+        Ok(xml)
+    }
+}
+
+type Shared = Arc<AppState>;
+
+fn metadata_response(state: &AppState, role: Role) -> Response {
+    match state.metadata(role) {
+        Ok(xml) => (
+            [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+            xml.to_string(),
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn ps_metadata(State(state): State<Shared>) -> Response {
+    metadata_response(&state, Role::ProxyService)
+}
+
+async fn connector_metadata(State(state): State<Shared>) -> Response {
+    metadata_response(&state, Role::Connector)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready when our metadata can be produced (keys usable, clock sane).
+async fn readyz(State(state): State<Shared>) -> Response {
+    match state.metadata(Role::ProxyService) {
+        Ok(_) => "ready\n".into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n")).into_response(),
+    }
+}
+
+fn security_header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
+}
+
+/// The router with every route and the security layers.
+pub fn router(state: Shared) -> Router {
+    let https = state.config.node.public_url.starts_with("https://");
+    let mut app = Router::new()
+        .route("/ps/metadata", get(ps_metadata))
+        .route("/connector/metadata", get(connector_metadata))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(security_header("x-content-type-options", "nosniff"))
+        .layer(security_header("x-frame-options", "DENY"))
+        .layer(security_header("referrer-policy", "no-referrer"))
+        .layer(security_header(
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    if https {
+        app = app.layer(security_header(
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        ));
+    }
+    app
+}
+
+/// Serve until the process is told to stop (Ctrl-C / SIGTERM).
+pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,0 +1,147 @@
+//! The HTTP edge as a browser or a peer meets it: `eidas-node demo` started for real on a free
+//! loopback port, its metadata and health endpoints fetched over HTTP, security headers present.
+
+use crate::common::{eidas_node, stdout, tmp};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start the demo and return it with its base URL (read from its banner).
+fn start_demo(dir: &std::path::Path) -> (Running, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eidas-node"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start demo");
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    let first = lines.next().expect("banner").expect("banner line");
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .expect("base URL in the banner")
+        .to_string();
+    // Keep reading the rest of the banner so the pipe never fills.
+    std::thread::spawn(move || for _ in lines {});
+    (Running(child), base)
+}
+
+#[tokio::test]
+async fn the_demo_publishes_signed_metadata_for_both_roles_and_answers_health_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_demo, base) = start_demo(dir.path());
+    let client = reqwest::Client::new();
+    for (path, descriptor) in [
+        ("/ps/metadata", "IDPSSODescriptor"),
+        ("/connector/metadata", "SPSSODescriptor"),
+    ] {
+        let r = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/samlmetadata+xml");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
+        assert!(
+            r.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'none'")
+        );
+        let body = r.text().await.unwrap();
+        assert!(body.contains(descriptor) && body.contains(&format!("entityID=\"{base}{path}\"")));
+        // It verifies with the demo's signing certificate; the only finding is the plain-HTTP
+        // entityID a loopback demo must have.
+        let file = tmp(&format!("demo{}.xml", path.replace('/', "-")), &body);
+        let anchor = dir.path().join("keys/signing/cert.pem");
+        let o = eidas_node(&[
+            "metadata",
+            "verify",
+            "--trust-anchor",
+            &anchor.to_string_lossy(),
+            &file.to_string_lossy(),
+        ]);
+        let out = stdout(&o);
+        assert!(
+            out.contains("signature: verified with a trust anchor"),
+            "{out}"
+        );
+        let ids: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(" ["))
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert!(
+            ids.iter()
+                .all(|i| *i == "MD-ENTITYID" || i.ends_with("-SSO") || i.ends_with("-ACS")),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok\n"
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ready\n"
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/nothing-here"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_demo_keeps_its_keys_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = {
+        let (_demo, _) = start_demo(dir.path());
+        std::fs::read(dir.path().join("keys/signing/key.pem")).unwrap()
+    };
+    let (_demo, base) = start_demo(dir.path());
+    assert_eq!(
+        std::fs::read(dir.path().join("keys/signing/key.pem")).unwrap(),
+        first
+    );
+    let r = reqwest::get(format!("{base}/ps/metadata")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn the_demo_refuses_to_listen_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_eidas-node"))
+        .args(["demo", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("loopback only"));
+}
