@@ -132,14 +132,10 @@ impl Default for ProxyServiceSettings {
                 "http://eidas.europa.eu/LoA/substantial".into(),
                 "http://eidas.europa.eu/LoA/high".into(),
             ],
-            attributes: [
-                "PersonIdentifier",
-                "CurrentFamilyName",
-                "CurrentGivenName",
-                "DateOfBirth",
-            ]
-            .iter()
-            .map(|a| format!("http://eidas.europa.eu/attributes/naturalperson/{a}"))
+            attributes: crate::eidas::attributes::mds(
+                crate::eidas::attributes::PersonType::NaturalPerson,
+            )
+            .map(|a| a.name.to_string())
             .collect(),
             requester_id_demanded: false,
         }

@@ -156,16 +156,13 @@ const CONSENT_VALUES: [&str; 7] = [
     "urn:oasis:names:tc:SAML:2.0:consent:inapplicable",
 ];
 
-const MDS_NATURAL: [&str; 4] = [
-    "http://eidas.europa.eu/attributes/naturalperson/PersonIdentifier",
-    "http://eidas.europa.eu/attributes/naturalperson/CurrentFamilyName",
-    "http://eidas.europa.eu/attributes/naturalperson/CurrentGivenName",
-    "http://eidas.europa.eu/attributes/naturalperson/DateOfBirth",
-];
-const MDS_LEGAL: [&str; 2] = [
-    "http://eidas.europa.eu/attributes/legalperson/LegalPersonIdentifier",
-    "http://eidas.europa.eu/attributes/legalperson/LegalName",
-];
+/// Whether `has` holds for the whole minimum data set of the natural or the legal person.
+pub(crate) fn covers_an_mds(has: impl Fn(&str) -> bool) -> bool {
+    use crate::eidas::attributes::{PersonType, mds};
+    [PersonType::NaturalPerson, PersonType::LegalPerson]
+        .into_iter()
+        .any(|t| mds(t).all(|a| has(a.name)))
+}
 
 /// An xs:ID is an NCName: a name start character, then name characters, no colon.
 fn is_ncname(s: &str) -> bool {
@@ -362,7 +359,7 @@ pub fn check_authn_request(r: &AuthnRequest, ctx: &PsRequestContext<'_>) -> Vec<
                 }
             }
             let asked = |n: &str| list.iter().any(|a| a.name == n);
-            if !MDS_NATURAL.iter().all(|n| asked(n)) && !MDS_LEGAL.iter().all(|n| asked(n)) {
+            if !covers_an_mds(asked) {
                 out.fail(
                     Rule::PsReqMds,
                     "neither the natural- nor the legal-person minimum data set is requested",
@@ -744,6 +741,12 @@ mod tests {
     use crate::saml::{Attribute, Issuer, Status};
     use std::collections::HashSet;
 
+    fn mds_natural() -> Vec<&'static str> {
+        crate::eidas::attributes::mds(crate::eidas::attributes::PersonType::NaturalPerson)
+            .map(|a| a.name)
+            .collect()
+    }
+
     const NOW: &str = "2026-11-29T10:00:00Z";
     const SSO: &str = "https://eidas.example.no/ps/sso";
     const CN: &str = "https://cn.example.se/metadata";
@@ -768,7 +771,7 @@ mod tests {
             extensions: Some(Extensions {
                 sp_type: Some("public".into()),
                 requested_attributes: Some(
-                    MDS_NATURAL
+                    mds_natural()
                         .iter()
                         .map(|n| RequestedAttribute {
                             name: n.to_string(),
@@ -806,7 +809,7 @@ mod tests {
                 "http://eidas.europa.eu/LoA/substantial".into(),
                 "http://eidas.europa.eu/LoA/high".into(),
             ],
-            attrs: MDS_NATURAL.iter().map(|s| s.to_string()).collect(),
+            attrs: mds_natural().iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -1111,7 +1114,7 @@ mod tests {
     #[test]
     fn every_connector_rule_fires_on_its_own_breach_and_not_otherwise() {
         let requested = Rac::minimum(super::super::loa::Level::Substantial);
-        let required: Vec<String> = MDS_NATURAL.iter().map(|s| s.to_string()).collect();
+        let required: Vec<String> = mds_natural().iter().map(|s| s.to_string()).collect();
         let published = vec![
             "http://eidas.europa.eu/LoA/substantial".to_string(),
             "http://eidas.europa.eu/LoA/high".to_string(),

@@ -73,16 +73,6 @@ impl Report {
     }
 }
 
-const MDS_NATURAL: [&str; 4] = [
-    "http://eidas.europa.eu/attributes/naturalperson/PersonIdentifier",
-    "http://eidas.europa.eu/attributes/naturalperson/CurrentFamilyName",
-    "http://eidas.europa.eu/attributes/naturalperson/CurrentGivenName",
-    "http://eidas.europa.eu/attributes/naturalperson/DateOfBirth",
-];
-const MDS_LEGAL: [&str; 2] = [
-    "http://eidas.europa.eu/attributes/legalperson/LegalPersonIdentifier",
-    "http://eidas.europa.eu/attributes/legalperson/LegalName",
-];
 const NOTIFIED_LOAS: [&str; 3] = [
     "http://eidas.europa.eu/LoA/low",
     "http://eidas.europa.eu/LoA/substantial",
@@ -509,7 +499,7 @@ fn check_ps(r: &mut Report, d: &EntityDescriptor, idp: &RoleDescriptor, who: &st
         }
     }
     let has = |name: &str| idp.attributes.iter().any(|a| a == name);
-    if !MDS_NATURAL.iter().all(|a| has(a)) && !MDS_LEGAL.iter().all(|a| has(a)) {
+    if !crate::eidas::rules::covers_an_mds(has) {
         r.add(
             "PS-MD-MDS",
             Severity::Must,
@@ -662,7 +652,11 @@ mod tests {
                 "http://eidas.europa.eu/LoA/substantial".into(),
                 "http://eidas.europa.eu/LoA/high".into(),
             ],
-            attributes: MDS_NATURAL.iter().map(|s| s.to_string()).collect(),
+            attributes: crate::eidas::attributes::mds(
+                crate::eidas::attributes::PersonType::NaturalPerson,
+            )
+            .map(|a| a.name.to_string())
+            .collect(),
             sp_type: None,
             requester_id_demanded: false,
             protocol_versions: vec!["1.4".into(), "1.3".into(), "1.2".into()],
