@@ -56,19 +56,6 @@ impl MessageReport {
     }
 }
 
-fn dsig_rule(e: &DsigError) -> &'static str {
-    match e {
-        DsigError::NoSignature => "DSIG-SIGNED",
-        DsigError::Algorithm(_) | DsigError::DisallowedCanonicalization(_) => "DSIG-ALG",
-        DsigError::DigestMismatch | DsigError::Base64(_) | DsigError::Malformed(_) => {
-            "DSIG-INTEGRITY"
-        }
-        DsigError::BadSignature | DsigError::NoUsableKey(_) => "DSIG-KEY",
-        DsigError::CommentInSignedText => "DSIG-COMMENT",
-        _ => "DSIG-WRAPPING",
-    }
-}
-
 fn embedded_key(doc: &Document, element: NodeId) -> Option<PublicKey> {
     let e = doc.element(element)?;
     let text = e
@@ -147,7 +134,7 @@ fn check_signature(
             anchored
         }
         Err(e) => {
-            r.add(dsig_rule(&e), Severity::Must, format!("{what}: {e}"));
+            r.add(e.rule_id(), Severity::Must, format!("{what}: {e}"));
             false
         }
     }

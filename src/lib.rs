@@ -9,6 +9,8 @@ pub mod config;
 pub mod crypto;
 pub mod eidas;
 pub mod metadata;
+pub mod proxy_service;
+pub mod register;
 pub mod saml;
 pub mod store;
 pub mod web;

@@ -62,6 +62,30 @@ pub enum DsigError {
     Signing(CryptoError),
 }
 
+impl DsigError {
+    /// The conformance catalogue id of the rule this refusal enforces.
+    pub fn rule_id(&self) -> &'static str {
+        match self {
+            DsigError::NoSignature => "DSIG-SIGNED",
+            DsigError::Algorithm(_) | DsigError::DisallowedCanonicalization(_) => "DSIG-ALG",
+            DsigError::DigestMismatch | DsigError::Base64(_) | DsigError::Malformed(_) => {
+                "DSIG-INTEGRITY"
+            }
+            DsigError::BadSignature | DsigError::NoUsableKey(_) => "DSIG-KEY",
+            DsigError::CommentInSignedText => "DSIG-COMMENT",
+            DsigError::MultipleSignatures
+            | DsigError::ObjectNotAllowed
+            | DsigError::ReferenceCount(_)
+            | DsigError::ReferenceNotToSignedElement { .. }
+            | DsigError::DisallowedTransforms(_)
+            | DsigError::DuplicateId(_)
+            | DsigError::NoId
+            | DsigError::AlreadySigned
+            | DsigError::Signing(_) => "DSIG-WRAPPING",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VerifyOptions {
     /// Accept RSA PKCS#1 v1.5 (`rsa-sha256` …): only for a peer configured for it.

@@ -9,6 +9,7 @@ mod encryption;
 mod interop;
 mod metadata_fetch;
 mod peer_samples;
+mod proxy_service;
 mod pysaml2;
 mod redirect;
 mod refusals;

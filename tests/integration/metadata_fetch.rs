@@ -16,35 +16,35 @@ use std::sync::{Arc, Mutex};
 use time::{Duration, OffsetDateTime};
 
 #[derive(Default)]
-struct Served {
+pub struct Served {
     body: Vec<u8>,
     status: u16,
     hits: usize,
 }
 
-struct Server {
+pub struct Server {
     base: String,
     state: Arc<Mutex<Served>>,
-    tls_root: Certificate,
+    pub tls_root: Certificate,
 }
 
 impl Server {
-    fn serve(&self, body: impl Into<Vec<u8>>) {
+    pub fn serve(&self, body: impl Into<Vec<u8>>) {
         let mut s = self.state.lock().unwrap();
         s.body = body.into();
         s.status = 200;
     }
 
-    fn fail(&self, status: u16) {
+    pub fn fail(&self, status: u16) {
         self.state.lock().unwrap().status = status;
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("{}/md", self.base)
     }
 }
 
-async fn start_server() -> Server {
+pub async fn start_server() -> Server {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
