@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod eidas;
+pub mod light;
 pub mod metadata;
 pub mod proxy_service;
 pub mod register;

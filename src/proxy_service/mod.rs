@@ -8,6 +8,8 @@
 //! signed SAML error Response to the AssertionConsumerService from its metadata — never to a URL
 //! the request names.
 
+pub mod response;
+
 use crate::eidas::rules::{self, PsRequestContext, Rule};
 use crate::metadata::fetch::{MetadataService, PeerMetadata};
 use crate::saml::binding::{DEFAULT_MAX_INFLATED, decode_post, inflate_b64};

@@ -347,3 +347,274 @@ async fn refuses_oversized_bombs_and_long_relay_states_locally() {
         "XML-LIMITS"
     );
 }
+
+mod answer {
+    use super::*;
+    use eidas_node::eidas::loa::{Level, LevelOfAssurance, RequestedAuthnContext as Rac};
+    use eidas_node::eidas::rules::{CnResponseContext, check_response};
+    use eidas_node::light::{Attribute, Authenticated, Failure};
+    use eidas_node::proxy_service::response::{
+        Addressing, encryption_choice, error, failure_status, success,
+    };
+    use eidas_node::saml::{Assertion, Response, Trusted};
+    use eidas_node::xmlsec::dsig::{VerifyOptions, verify_element};
+    use eidas_node::xmlsec::enc::decrypt_element;
+
+    const PS: &str = "https://eidas.example.no/ps/metadata";
+
+    fn person(now: OffsetDateTime) -> Authenticated {
+        let np = |n: &str| format!("http://eidas.europa.eu/attributes/naturalperson/{n}");
+        Authenticated {
+            person_identifier: "NO/SE/05068907693".into(),
+            attributes: vec![
+                Attribute {
+                    name: np("PersonIdentifier"),
+                    values: vec!["NO/SE/05068907693".into()],
+                },
+                Attribute {
+                    name: np("CurrentFamilyName"),
+                    values: vec!["Nordmann".into()],
+                },
+                Attribute {
+                    name: np("CurrentGivenName"),
+                    values: vec!["Kari Ågot".into()],
+                },
+                Attribute {
+                    name: np("DateOfBirth"),
+                    values: vec!["1989-06-05".into()],
+                },
+                Attribute {
+                    name: np("PlaceOfBirth"),
+                    values: vec!["Tromsø".into()],
+                },
+            ],
+            loa: LevelOfAssurance::Notified(Level::High),
+            authn_instant: now - Duration::seconds(5),
+        }
+    }
+
+    /// What the receiving Connector does with our Response.
+    fn as_the_connector_sees_it(
+        xml_text: &str,
+        now: OffsetDateTime,
+        request_id: &str,
+        connector_id: &str,
+    ) -> (Response, Option<Assertion>, Vec<&'static str>) {
+        let doc = xml::parse(xml_text.as_bytes(), &Limits::message()).unwrap();
+        let v = verify_element(
+            &doc,
+            doc.root(),
+            &[p256().public()],
+            &VerifyOptions::default(),
+        )
+        .expect("Response signature");
+        let t = Trusted::from_verified(&v);
+        let resp = Response::parse(&t).unwrap();
+        let mut assertion = None;
+        if let Some(&ed) = resp.encrypted_assertions.first() {
+            let (plain, _) = decrypt_element(&doc, ed, &[rsa().key()], &Limits::message())
+                .expect("decrypts with the Connector's key");
+            let av = verify_element(
+                &plain,
+                plain.root(),
+                &[p256().public()],
+                &VerifyOptions::default(),
+            )
+            .expect("assertion signature");
+            assertion = Some(Assertion::parse(&Trusted::from_verified(&av)).unwrap());
+        }
+        let requested = Rac::minimum(Level::Substantial);
+        let published = vec!["http://eidas.europa.eu/LoA/high".to_string()];
+        let required: Vec<String> = eidas_node::eidas::attributes::mds(
+            eidas_node::eidas::attributes::PersonType::NaturalPerson,
+        )
+        .map(|a| a.name.to_string())
+        .collect();
+        let ctx = CnResponseContext {
+            now,
+            skew: Duration::seconds(60),
+            max_age: Duration::minutes(5),
+            our_acs_url: ACS,
+            our_entity_id: connector_id,
+            proxy_service_entity_id: PS,
+            proxy_service_node_country: Some("NO"),
+            published_loas: &published,
+            request_id,
+            requested: &requested,
+            citizen_country: "NO",
+            our_country: "SE",
+            required_attributes: &required,
+            require_signed_assertion: true,
+        };
+        let rules = check_response(&resp, assertion.as_ref(), &ctx)
+            .into_iter()
+            .map(|v| v.rule.id())
+            .collect();
+        (resp, assertion, rules)
+    }
+
+    #[tokio::test]
+    async fn a_success_response_passes_every_connector_rule_and_carries_only_what_was_asked() {
+        let w = world().await;
+        let a = receive_in(&w, post(&request(&w, "_ok"), Some(&rsa().signer()), None))
+            .await
+            .unwrap();
+        let now = w.clock.now();
+        let addr = Addressing {
+            our_entity_id: PS,
+            request: &a.request,
+            connector: &a.connector,
+            acs_url: &a.acs_url,
+        };
+        let xml_text = success(&addr, &person(now), &p256().signer(), now).unwrap();
+        assert!(!xml_text.contains("Nordmann"), "the assertion is encrypted");
+        let (resp, assertion, rules) =
+            as_the_connector_sees_it(&xml_text, now, "_ok", &w.server.url());
+        assert_eq!(rules, Vec::<&str>::new());
+        assert_eq!(resp.destination.as_deref(), Some(ACS));
+        let a = assertion.unwrap();
+        let names: Vec<&str> = a.attribute_statements[0]
+            .iter()
+            .map(|x| x.friendly_name.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["PersonIdentifier", "FamilyName", "FirstName", "DateOfBirth"],
+            "PlaceOfBirth was not asked for"
+        );
+        assert_eq!(a.name_id.as_ref().unwrap().value, "NO/SE/05068907693");
+        assert_eq!(
+            a.authn_statements[0].class_refs,
+            ["http://eidas.europa.eu/LoA/high"]
+        );
+        // xsi:type from the registry.
+        let t = a.attribute_statements[0][0].values[0]
+            .xsi_type
+            .clone()
+            .unwrap();
+        assert_eq!(
+            t,
+            (
+                Some("http://eidas.europa.eu/attributes/naturalperson".into()),
+                "PersonIdentifierType".into()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn transient_name_ids_differ_between_logins() {
+        let w = world().await;
+        let mut ids = Vec::new();
+        for id in ["_t1", "_t2"] {
+            let mut r = request(&w, id);
+            r.name_id_policy.as_mut().unwrap().format =
+                Some("urn:oasis:names:tc:SAML:2.0:nameid-format:transient".into());
+            let a = receive_in(&w, post(&r, Some(&rsa().signer()), None))
+                .await
+                .unwrap();
+            let now = w.clock.now();
+            let addr = Addressing {
+                our_entity_id: PS,
+                request: &a.request,
+                connector: &a.connector,
+                acs_url: &a.acs_url,
+            };
+            let xml_text = success(&addr, &person(now), &p256().signer(), now).unwrap();
+            let (_, assertion, rules) =
+                as_the_connector_sees_it(&xml_text, now, id, &w.server.url());
+            assert_eq!(rules, Vec::<&str>::new());
+            let n = assertion.unwrap().name_id.unwrap();
+            assert_eq!(
+                n.format.as_deref(),
+                Some("urn:oasis:names:tc:SAML:2.0:nameid-format:transient")
+            );
+            ids.push(n.value);
+        }
+        assert_ne!(ids[0], ids[1]);
+        assert!(
+            !ids[0].contains("05068907693"),
+            "a transient NameID does not reveal the person"
+        );
+    }
+
+    #[tokio::test]
+    async fn error_responses_are_signed_carry_the_status_and_no_assertion() {
+        let w = world().await;
+        let a = receive_in(&w, post(&request(&w, "_err"), Some(&rsa().signer()), None))
+            .await
+            .unwrap();
+        let now = w.clock.now();
+        let addr = Addressing {
+            our_entity_id: PS,
+            request: &a.request,
+            connector: &a.connector,
+            acs_url: &a.acs_url,
+        };
+        for f in [
+            Failure::Cancelled,
+            Failure::AuthnFailed,
+            Failure::LoaNotMet,
+            Failure::AttributeUnavailable,
+        ] {
+            let (code, sub, message) = failure_status(f);
+            let xml_text = error(&addr, code, Some(sub), message, &p256().signer(), now).unwrap();
+            let (resp, assertion, rules) =
+                as_the_connector_sees_it(&xml_text, now, "_err", &w.server.url());
+            assert!(
+                assertion.is_none()
+                    && resp.encrypted_assertions.is_empty()
+                    && resp.assertions.is_empty()
+            );
+            assert_eq!(rules, Vec::<&str>::new(), "{f:?}");
+            let st = resp.status.unwrap();
+            assert_eq!(
+                (st.code.as_deref(), st.sub_code.as_deref()),
+                (Some(code), Some(sub))
+            );
+        }
+        assert_eq!(failure_status(Failure::Cancelled).1, status::REQUEST_DENIED);
+    }
+
+    #[tokio::test]
+    async fn encryption_follows_the_connectors_encryption_methods() {
+        let w = world().await;
+        let md = w.peers.get(&w.server.url()).await.unwrap();
+        let (cert, opts) = encryption_choice(&md, w.clock.now()).unwrap();
+        assert_eq!(cert, rsa().cert);
+        assert_eq!(
+            opts.content,
+            eidas_node::crypto::alg::ContentEncryption::Aes256Gcm
+        );
+        // A Connector that offers only AES-128-GCM and kw-aes128 on an EC key.
+        let mut narrow = md.clone();
+        let kd = &mut narrow.entity.sp.as_mut().unwrap().key_descriptors;
+        kd.retain(|k| k.usage.as_deref() != Some("encryption"));
+        kd.push(eidas_node::metadata::KeyDescriptor {
+            usage: Some("encryption".into()),
+            certificates: vec![Ok(p256_other().cert.clone())],
+            encryption_methods: vec![
+                "http://www.w3.org/2009/xmlenc11#aes128-gcm".into(),
+                "http://www.w3.org/2009/xmlenc11#ECDH-ES".into(),
+                "http://www.w3.org/2001/04/xmlenc#kw-aes128".into(),
+            ],
+        });
+        let (cert, opts) = encryption_choice(&narrow, w.clock.now()).unwrap();
+        assert_eq!(cert, p256_other().cert);
+        assert_eq!(
+            opts.content,
+            eidas_node::crypto::alg::ContentEncryption::Aes128Gcm
+        );
+        assert!(matches!(
+            opts.transport,
+            Some(eidas_node::xmlsec::enc::KeyTransport::EcdhEs {
+                wrap: eidas_node::crypto::alg::KeyWrap::Aes128,
+                ..
+            })
+        ));
+        // Only CBC offered: nothing we may use.
+        let kd = &mut narrow.entity.sp.as_mut().unwrap().key_descriptors;
+        kd.last_mut().unwrap().encryption_methods =
+            vec!["http://www.w3.org/2001/04/xmlenc#aes256-cbc".into()];
+        assert!(encryption_choice(&narrow, w.clock.now()).is_none());
+    }
+}
