@@ -193,6 +193,9 @@ pub struct MetadataFetchSettings {
     pub max_refresh_minutes: i64,
     /// Allow http:// metadata on loopback (tests and the demo only).
     pub allow_loopback_http: bool,
+    /// PEM files with the TLS roots to trust for metadata URLs instead of the platform's (a
+    /// private PKI); empty: the platform's roots.
+    pub tls_roots: Vec<PathBuf>,
 }
 
 impl Default for MetadataFetchSettings {
@@ -204,6 +207,7 @@ impl Default for MetadataFetchSettings {
             min_refresh_minutes: p.min_refresh.whole_minutes(),
             max_refresh_minutes: p.max_refresh.whole_minutes(),
             allow_loopback_http: false,
+            tls_roots: Vec::new(),
         }
     }
 }
@@ -224,6 +228,19 @@ impl Config {
                 url: p.metadata_url.clone(),
                 trust_anchors: anchors,
             });
+        }
+        Ok(out)
+    }
+
+    /// The TLS roots from `[metadata_fetch] tls_roots`.
+    pub fn tls_roots(&self) -> Result<Vec<Certificate>, ConfigError> {
+        let mut out = Vec::new();
+        for p in &self.metadata_fetch.tls_roots {
+            out.extend(
+                Certificate::load_all(&self.read(p)?).map_err(|e| {
+                    ConfigError::Invalid(format!("{}: {e}", self.path(p).display()))
+                })?,
+            );
         }
         Ok(out)
     }

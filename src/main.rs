@@ -284,11 +284,20 @@ fn run_server(
     use std::sync::Arc;
     let (key, cert) = config.signing_key()?;
     let signer = SoftwareSigner::new(key, None, Some(cert)).map_err(|e| anyhow!("{e}"))?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EIDAS_NODE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     let state = eidas_node::web::AppState::new(
         Arc::new(config),
         Arc::new(signer),
         Arc::new(eidas_node::clock::SystemClock),
-    )?;
+    )?
+    .with_proxy_service()
+    .map_err(|e| anyhow!("{e}"))?;
     listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

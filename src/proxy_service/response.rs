@@ -269,6 +269,40 @@ pub fn failure_status(f: Failure) -> (&'static str, &'static str, &'static str) 
     }
 }
 
+/// A signed error Response addressed by plain facts (a refusal knows no more than these).
+#[allow(clippy::too_many_arguments)]
+pub fn error_to(
+    our_entity_id: &str,
+    in_response_to: Option<&str>,
+    acs_url: &str,
+    code: &str,
+    sub_code: Option<&str>,
+    message: &str,
+    signer: &dyn Signer,
+    now: OffsetDateTime,
+) -> Result<String, BuildError> {
+    let shell = Response {
+        id: Some(saml::new_id()),
+        version: Some("2.0".into()),
+        issue_instant: Some(saml::format_instant(now)),
+        in_response_to: in_response_to.map(str::to_string),
+        destination: Some(acs_url.to_string()),
+        consent: None,
+        issuer: Some(Issuer {
+            value: our_entity_id.to_string(),
+            format: Some(saml::NAMEID_ENTITY.into()),
+        }),
+        status: Some(Status {
+            code: Some(code.to_string()),
+            sub_code: sub_code.map(str::to_string),
+            message: Some(message.to_string()),
+        }),
+        assertions: vec![],
+        encrypted_assertions: vec![],
+    };
+    sign_root(&shell.to_xml(None), signer)
+}
+
 /// A signed error Response with this status and no assertion. The message says what happened in
 /// general terms only; details stay in our logs.
 pub fn error(

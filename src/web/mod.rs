@@ -1,8 +1,11 @@
 //! The HTTP edge: the axum router, shared state, security headers and body limits. Handlers are
 //! small: extract, call one domain function, answer. This room must not hold protocol logic.
 //!
-//! Today it publishes our metadata for both roles and the operations endpoints; the login flows
-//! (`/ps/sso`, `/ps/callback`, `/connector/acs`, the OpenID provider) come with their issues.
+//! Today it publishes our metadata for both roles, the operations endpoints, and `/ps/sso`, which
+//! receives AuthnRequests (refusals answered; an accepted request stops where ID-porten would
+//! come next). `/ps/callback`, `/connector/acs` and the OpenID provider come with their issues.
+
+mod ps;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -27,10 +30,19 @@ struct Published {
     renew_after: OffsetDateTime,
 }
 
+/// What the Proxy-Service needs at run time.
+pub struct PsRuntime {
+    pub peers: Arc<crate::metadata::fetch::MetadataService>,
+    pub connector_urls: Vec<String>,
+    pub store: Arc<dyn crate::store::Store>,
+    pub settings: crate::proxy_service::PsSettings,
+}
+
 pub struct AppState {
     pub config: Arc<Config>,
     pub signer: Arc<dyn Signer>,
     pub clock: Arc<dyn Clock>,
+    pub ps_runtime: Option<PsRuntime>,
     ps: OurMetadata,
     connector: Option<OurMetadata>,
     published: Mutex<[Option<Published>; 2]>,
@@ -53,10 +65,58 @@ impl AppState {
             config,
             signer,
             clock,
+            ps_runtime: None,
             ps,
             connector,
             published: Mutex::new([None, None]),
         })
+    }
+
+    /// Add the Proxy-Service's run-time parts: the store (redb in the data directory), the
+    /// configured Connectors' metadata service, and our settings.
+    pub fn with_proxy_service(mut self) -> Result<Self, String> {
+        let c = &self.config;
+        let data_dir = if c.node.data_dir.is_absolute() {
+            c.node.data_dir.clone()
+        } else {
+            c.base_dir.join(&c.node.data_dir)
+        };
+        std::fs::create_dir_all(&data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+        let store: Arc<dyn crate::store::Store> = Arc::new(
+            crate::store::RedbStore::open(data_dir.join("eidas-node.redb"), self.clock.clone())
+                .map_err(|e| e.to_string())?,
+        );
+        let peers: Vec<_> = c.peers().map_err(|e| e.to_string())?;
+        let connector_urls: Vec<String> = c
+            .peers
+            .iter()
+            .filter(|p| p.role == "connector")
+            .map(|p| p.metadata_url.clone())
+            .collect();
+        let roots = c.tls_roots().map_err(|e| e.to_string())?;
+        let service = crate::metadata::fetch::MetadataService::new(
+            peers,
+            store.clone(),
+            self.clock.clone(),
+            c.fetch_policy(),
+            &roots,
+        )
+        .map_err(|e| e.to_string())?;
+        let settings = crate::proxy_service::PsSettings {
+            our_sso_url: c.url("/ps/sso"),
+            published_loas: c.proxy_service.loas.clone(),
+            supported_attributes: c.proxy_service.attributes.clone(),
+            requester_id_demanded: c.proxy_service.requester_id_demanded,
+            skew: time::Duration::seconds(60),
+            max_age: time::Duration::minutes(5),
+        };
+        self.ps_runtime = Some(PsRuntime {
+            peers: Arc::new(service),
+            connector_urls,
+            store,
+            settings,
+        });
+        Ok(self)
     }
 
     /// Our signed metadata for a role, re-signed when half of its validity has passed.
@@ -132,14 +192,18 @@ pub fn router(state: Shared) -> Router {
         .route("/connector/metadata", get(connector_metadata))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/ps/sso", get(ps::sso_redirect).post(ps::sso_post))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(security_header("x-content-type-options", "nosniff"))
         .layer(security_header("x-frame-options", "DENY"))
         .layer(security_header("referrer-policy", "no-referrer"))
-        .layer(security_header(
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'",
+        // Pages that need more (the auto-posting SAML form) set their own policy.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+            ),
         ));
     if https {
         app = app.layer(security_header(

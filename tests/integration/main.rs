@@ -10,6 +10,7 @@ mod interop;
 mod metadata_fetch;
 mod peer_samples;
 mod proxy_service;
+mod ps_http;
 mod pysaml2;
 mod redirect;
 mod refusals;

@@ -19,8 +19,8 @@ use eidas_node::xmlsec::redirect::EcdsaEncoding;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
-const ACS: &str = "https://connector.example.se/acs";
-const SSO: &str = "https://eidas.example.no/ps/sso";
+pub const ACS: &str = "https://connector.example.se/acs";
+pub const SSO: &str = "https://eidas.example.no/ps/sso";
 
 struct World {
     server: Server,
@@ -31,10 +31,9 @@ struct World {
 }
 
 /// The foreign Connector: metadata signed with its metadata key (p256), announcing its request
-/// signing key (rsa) and its ACS.
-async fn world() -> World {
+/// signing key (rsa) and its ACS, served over local HTTPS.
+pub async fn connector_peer(now: OffsetDateTime) -> Server {
     let server = start_server().await;
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let md = OurMetadata {
         role: Role::Connector,
         entity_id: server.url(),
@@ -63,7 +62,13 @@ async fn world() -> World {
         }],
         valid_for: Duration::hours(24),
     };
-    server.serve(md.to_signed_xml(clock.now(), &p256().signer()).unwrap());
+    server.serve(md.to_signed_xml(now, &p256().signer()).unwrap());
+    server
+}
+
+async fn world() -> World {
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let server = connector_peer(clock.now()).await;
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(clock.clone()));
     let peers = MetadataService::new(
         vec![Peer {
@@ -100,32 +105,32 @@ async fn world() -> World {
     }
 }
 
-fn request(w: &World, id: &str) -> AuthnRequest {
+pub fn request_for(issuer: &str, now: OffsetDateTime, id: &str) -> AuthnRequest {
     AuthnRequest {
         id: Some(id.into()),
         version: Some("2.0".into()),
-        issue_instant: Some(saml::format_instant(w.clock.now())),
+        issue_instant: Some(saml::format_instant(now)),
         destination: Some(SSO.into()),
         force_authn: Some(true),
         is_passive: Some(false),
         issuer: Some(Issuer {
-            value: w.server.url(),
+            value: issuer.into(),
             format: Some(saml::NAMEID_ENTITY.into()),
         }),
         extensions: Some(Extensions {
             sp_type: Some("public".into()),
             requested_attributes: Some(
-                w.settings
-                    .supported_attributes
-                    .iter()
-                    .map(|n| RequestedAttribute {
-                        name: n.clone(),
-                        name_format: Some(saml::ATTRNAME_FORMAT_URI.into()),
-                        friendly_name: None,
-                        is_required: Some(true),
-                        values: vec![],
-                    })
-                    .collect(),
+                eidas_node::eidas::attributes::mds(
+                    eidas_node::eidas::attributes::PersonType::NaturalPerson,
+                )
+                .map(|a| RequestedAttribute {
+                    name: a.name.to_string(),
+                    name_format: Some(saml::ATTRNAME_FORMAT_URI.into()),
+                    friendly_name: None,
+                    is_required: Some(true),
+                    values: vec![],
+                })
+                .collect(),
             ),
         }),
         name_id_policy: Some(NameIdPolicy {
@@ -141,7 +146,11 @@ fn request(w: &World, id: &str) -> AuthnRequest {
     }
 }
 
-fn post(r: &AuthnRequest, signer: Option<&SoftwareSigner>, relay: Option<&str>) -> Incoming {
+fn request(w: &World, id: &str) -> AuthnRequest {
+    request_for(&w.server.url(), w.clock.now(), id)
+}
+
+pub fn post(r: &AuthnRequest, signer: Option<&SoftwareSigner>, relay: Option<&str>) -> Incoming {
     use base64::Engine;
     let xml = r.to_xml();
     let xml = match signer {
