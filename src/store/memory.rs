@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{
-    Store, StoreError, StoreFuture, check_key, check_value, is_live, ttl_millis, unix_millis,
-};
+use super::{StoreError, SyncBackend, check_key, check_value, is_live, ttl_millis, unix_millis};
 use crate::clock::Clock;
 
 struct Entry {
@@ -40,7 +38,9 @@ impl MemoryStore {
     fn now_ms(&self) -> u64 {
         unix_millis(self.clock.now())
     }
+}
 
+impl SyncBackend for MemoryStore {
     fn put_now(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
         check_key(key)?;
         check_value(value)?;
@@ -123,37 +123,6 @@ impl std::fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("entries", &self.lock().len())
             .finish_non_exhaustive()
-    }
-}
-
-impl Store for MemoryStore {
-    fn put<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Duration) -> StoreFuture<'a, ()> {
-        Box::pin(async move { self.put_now(key, value, ttl) })
-    }
-
-    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move { self.get_now(key) })
-    }
-
-    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move { self.take_now(key) })
-    }
-
-    fn insert_if_absent<'a>(
-        &'a self,
-        key: &'a str,
-        value: &'a [u8],
-        ttl: Duration,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(async move { self.insert_if_absent_now(key, value, ttl) })
-    }
-
-    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(async move { self.remove_now(key) })
-    }
-
-    fn sweep(&self) -> StoreFuture<'_, usize> {
-        Box::pin(async move { self.sweep_now() })
     }
 }
 

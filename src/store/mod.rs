@@ -183,3 +183,51 @@ fn ttl_millis(ttl: Duration) -> Result<u64, StoreError> {
 fn is_live(expires_at_ms: u64, now_ms: u64) -> bool {
     now_ms < expires_at_ms
 }
+
+/// Backends whose operations are short and synchronous (redb, the in-memory map): they get the
+/// async [`Store`] through the one implementation below. A natively asynchronous backend (Redis)
+/// implements [`Store`] itself.
+pub(crate) trait SyncBackend: Send + Sync {
+    fn put_now(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
+    fn get_now(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn take_now(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn insert_if_absent_now(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+    fn remove_now(&self, key: &str) -> Result<(), StoreError>;
+    fn sweep_now(&self) -> Result<usize, StoreError>;
+}
+
+impl<T: SyncBackend> Store for T {
+    fn put<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.put_now(key, value, ttl) })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move { self.get_now(key) })
+    }
+
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move { self.take_now(key) })
+    }
+
+    fn insert_if_absent<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move { self.insert_if_absent_now(key, value, ttl) })
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.remove_now(key) })
+    }
+
+    fn sweep(&self) -> StoreFuture<'_, usize> {
+        Box::pin(async move { self.sweep_now() })
+    }
+}

@@ -17,9 +17,7 @@ use std::time::Duration;
 
 use ::redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{
-    Store, StoreError, StoreFuture, check_key, check_value, is_live, ttl_millis, unix_millis,
-};
+use super::{StoreError, SyncBackend, check_key, check_value, is_live, ttl_millis, unix_millis};
 use crate::clock::Clock;
 
 /// key → (expiry in unix milliseconds, value).
@@ -76,7 +74,9 @@ impl RedbStore {
     fn now_ms(&self) -> u64 {
         unix_millis(self.clock.now())
     }
+}
 
+impl SyncBackend for RedbStore {
     fn put_now(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
         check_key(key)?;
         check_value(value)?;
@@ -242,37 +242,6 @@ impl std::fmt::Debug for RedbStore {
         f.debug_struct("RedbStore")
             .field("path", &self.path)
             .finish_non_exhaustive()
-    }
-}
-
-impl Store for RedbStore {
-    fn put<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Duration) -> StoreFuture<'a, ()> {
-        Box::pin(async move { self.put_now(key, value, ttl) })
-    }
-
-    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move { self.get_now(key) })
-    }
-
-    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move { self.take_now(key) })
-    }
-
-    fn insert_if_absent<'a>(
-        &'a self,
-        key: &'a str,
-        value: &'a [u8],
-        ttl: Duration,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(async move { self.insert_if_absent_now(key, value, ttl) })
-    }
-
-    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(async move { self.remove_now(key) })
-    }
-
-    fn sweep(&self) -> StoreFuture<'_, usize> {
-        Box::pin(async move { self.sweep_now() })
     }
 }
 
