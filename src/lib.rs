@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod eidas;
 pub mod light;
 pub mod metadata;
+pub mod oidc;
 pub mod proxy_service;
 pub mod register;
 pub mod saml;
