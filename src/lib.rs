@@ -15,6 +15,7 @@ pub mod proxy_service;
 pub mod register;
 pub mod saml;
 pub mod store;
+pub mod test_idporten;
 pub mod web;
 pub mod xml;
 pub mod xmlsec;

@@ -3,6 +3,8 @@
 //! decided without the network: the LoA mapping between eIDAS and ID-porten's `acr` values, and
 //! the PKCE, state and nonce values of an authorization request.
 
+pub mod client;
+
 use crate::eidas::loa::{Comparison, Level, LevelOfAssurance, RequestedAuthnContext};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -8,6 +8,7 @@ mod config_metadata;
 mod encryption;
 mod interop;
 mod metadata_fetch;
+mod oidc;
 mod peer_samples;
 mod proxy_service;
 mod ps_http;
