@@ -41,6 +41,13 @@ pub struct Config {
     pub peers: Vec<PeerSettings>,
     #[serde(default)]
     pub metadata_fetch: MetadataFetchSettings,
+    /// The OpenID Connect provider people authenticate at (Proxy-Service). Absent: accepted
+    /// requests cannot continue and get a "not available" page.
+    #[serde(default)]
+    pub idporten: Option<IdPortenSettings>,
+    /// Where names and birth dates come from when the ID token lacks them.
+    #[serde(default)]
+    pub register: RegisterSettings,
     /// Where the configuration was read from (paths resolve against its folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -123,6 +130,15 @@ pub struct ProxyServiceSettings {
     pub loas: Vec<String>,
     pub attributes: Vec<String>,
     pub requester_id_demanded: bool,
+    /// Show the person what will be sent, to which country and service, before sending it.
+    pub consent: bool,
+    /// Third part of the PersonIdentifier: `identity-number` or `pseudonym`.
+    pub identifier: String,
+    /// File with the base64 pseudonym key (`identifier = "pseudonym"`), and its version.
+    pub pseudonym_key_file: Option<PathBuf>,
+    pub pseudonym_key_version: u32,
+    /// Accept synthetic test identity numbers (month + 80) from ID-porten: test environments only.
+    pub accept_synthetic_numbers: bool,
 }
 
 impl Default for ProxyServiceSettings {
@@ -138,6 +154,76 @@ impl Default for ProxyServiceSettings {
             .map(|a| a.name.to_string())
             .collect(),
             requester_id_demanded: false,
+            consent: true,
+            identifier: "identity-number".into(),
+            pseudonym_key_file: None,
+            pseudonym_key_version: 1,
+            accept_synthetic_numbers: false,
+        }
+    }
+}
+
+/// `[idporten]`: the ID-porten client.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdPortenSettings {
+    /// The issuer identifier, e.g. `https://test.idporten.no`.
+    pub issuer: String,
+    pub client_id: String,
+    /// `private_key_jwt` (default), `client_secret_basic` or `client_secret_post`.
+    #[serde(default = "default_client_auth")]
+    pub client_auth: String,
+    /// The key client assertions are signed with (`private_key_jwt`), and its `kid` as registered.
+    pub client_key: Option<PathBuf>,
+    pub client_key_id: Option<String>,
+    /// File holding the client secret (the other two methods).
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default = "yes")]
+    pub par: bool,
+    #[serde(default = "default_scope")]
+    pub scope: String,
+    #[serde(default = "default_oidc_timeout")]
+    pub timeout_seconds: u64,
+    #[serde(default = "default_skew")]
+    pub clock_skew_seconds: i64,
+    /// Plain http to a loopback provider (the demo's test ID-porten).
+    #[serde(default)]
+    pub allow_loopback_http: bool,
+    #[serde(default)]
+    pub loa: crate::oidc::LoaMapping,
+}
+
+fn default_client_auth() -> String {
+    "private_key_jwt".into()
+}
+fn yes() -> bool {
+    true
+}
+fn default_scope() -> String {
+    "openid".into()
+}
+fn default_oidc_timeout() -> u64 {
+    10
+}
+fn default_skew() -> i64 {
+    30
+}
+
+/// `[register]`: the population register.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegisterSettings {
+    /// `synthetic` (a TOML file of test persons) or `none`. The Folkeregisteret client is not
+    /// built yet.
+    pub kind: String,
+    pub path: Option<PathBuf>,
+}
+
+impl Default for RegisterSettings {
+    fn default() -> Self {
+        RegisterSettings {
+            kind: "none".into(),
+            path: None,
         }
     }
 }
@@ -347,6 +433,103 @@ impl Config {
             p.to_path_buf()
         } else {
             self.base_dir.join(p)
+        }
+    }
+
+    /// The ID-porten client from `[idporten]`.
+    pub fn idporten_client(
+        &self,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+    ) -> Result<Option<crate::oidc::client::IdPortenClient>, ConfigError> {
+        use crate::oidc::client::{ClientAuth, ClientSettings, IdPortenClient};
+        let Some(i) = &self.idporten else {
+            return Ok(None);
+        };
+        let secret = || -> Result<String, ConfigError> {
+            let p = i.client_secret_file.as_ref().ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "[idporten] {} needs client_secret_file",
+                    i.client_auth
+                ))
+            })?;
+            Ok(String::from_utf8_lossy(&self.read(p)?).trim().to_string())
+        };
+        let auth = match i.client_auth.as_str() {
+            "private_key_jwt" => {
+                let p = i.client_key.as_ref().ok_or_else(|| {
+                    ConfigError::Invalid("[idporten] private_key_jwt needs client_key".into())
+                })?;
+                ClientAuth::private_key_jwt(&self.read(p)?, i.client_key_id.clone())
+                    .map_err(|e| ConfigError::Invalid(format!("[idporten] client_key: {e}")))?
+            }
+            "client_secret_basic" => ClientAuth::ClientSecretBasic(secret()?),
+            "client_secret_post" => ClientAuth::ClientSecretPost(secret()?),
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "[idporten] client_auth {other:?}: use private_key_jwt, client_secret_basic or client_secret_post"
+                )));
+            }
+        };
+        let settings = ClientSettings {
+            issuer: i.issuer.clone(),
+            client_id: i.client_id.clone(),
+            redirect_uri: self.url("/ps/callback"),
+            auth,
+            par: i.par,
+            scope: i.scope.clone(),
+            loa: i.loa.clone(),
+            timeout: std::time::Duration::from_secs(i.timeout_seconds.max(1)),
+            clock_skew: time::Duration::seconds(i.clock_skew_seconds.clamp(0, 300)),
+            allow_loopback_http: i.allow_loopback_http,
+        };
+        IdPortenClient::new(settings, clock, &self.tls_roots()?)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid(format!("[idporten] {e}")))
+    }
+
+    /// The population register from `[register]`.
+    pub fn population_register(
+        &self,
+    ) -> Result<Option<std::sync::Arc<dyn crate::register::Register>>, ConfigError> {
+        match self.register.kind.as_str() {
+            "none" => Ok(None),
+            "synthetic" => {
+                let p = self.register.path.as_ref().ok_or_else(|| {
+                    ConfigError::Invalid("[register] kind = \"synthetic\" needs path".into())
+                })?;
+                let r = crate::register::SyntheticRegister::load(&self.path(p))
+                    .map_err(|e| ConfigError::Invalid(format!("[register] {e}")))?;
+                Ok(Some(std::sync::Arc::new(r)))
+            }
+            other => Err(ConfigError::Invalid(format!(
+                "[register] kind {other:?}: use synthetic or none (the Folkeregisteret client is not built yet)"
+            ))),
+        }
+    }
+
+    /// How the PersonIdentifier's third part is made.
+    pub fn identifier_mode(&self) -> Result<crate::register::IdentifierMode, ConfigError> {
+        use crate::register::{IdentifierMode, PseudonymKey};
+        let ps = &self.proxy_service;
+        match ps.identifier.as_str() {
+            "identity-number" => Ok(IdentifierMode::IdentityNumber),
+            "pseudonym" => {
+                let p = ps.pseudonym_key_file.as_ref().ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "[proxy_service] identifier = \"pseudonym\" needs pseudonym_key_file"
+                            .into(),
+                    )
+                })?;
+                let text = String::from_utf8_lossy(&self.read(p)?).trim().to_string();
+                let key =
+                    PseudonymKey::from_base64(ps.pseudonym_key_version, &text).map_err(|e| {
+                        ConfigError::Invalid(format!("[proxy_service] pseudonym key: {e}"))
+                    })?;
+                Ok(IdentifierMode::Pseudonym(key))
+            }
+            other => Err(ConfigError::Invalid(format!(
+                "[proxy_service] identifier {other:?}: use identity-number or pseudonym"
+            ))),
         }
     }
 

@@ -8,6 +8,7 @@
 //! signed SAML error Response to the AssertionConsumerService from its metadata — never to a URL
 //! the request names.
 
+pub mod flow;
 pub mod identity;
 pub mod response;
 

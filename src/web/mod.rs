@@ -36,6 +36,12 @@ pub struct PsRuntime {
     pub connector_urls: Vec<String>,
     pub store: Arc<dyn crate::store::Store>,
     pub settings: crate::proxy_service::PsSettings,
+    /// Absent: `[idporten]` is not configured, accepted requests cannot continue.
+    pub idporten: Option<Arc<crate::oidc::client::IdPortenClient>>,
+    pub register: Option<Arc<dyn crate::register::Register>>,
+    pub identifier_mode: Arc<crate::register::IdentifierMode>,
+    pub accept_synthetic: bool,
+    pub consent: bool,
 }
 
 pub struct AppState {
@@ -110,11 +116,22 @@ impl AppState {
             skew: time::Duration::seconds(60),
             max_age: time::Duration::minutes(5),
         };
+        let idporten = c
+            .idporten_client(self.clock.clone())
+            .map_err(|e| e.to_string())?
+            .map(Arc::new);
+        let register = c.population_register().map_err(|e| e.to_string())?;
+        let identifier_mode = Arc::new(c.identifier_mode().map_err(|e| e.to_string())?);
         self.ps_runtime = Some(PsRuntime {
             peers: Arc::new(service),
             connector_urls,
             store,
             settings,
+            idporten,
+            register,
+            identifier_mode,
+            accept_synthetic: c.proxy_service.accept_synthetic_numbers,
+            consent: c.proxy_service.consent,
         });
         Ok(self)
     }
@@ -193,6 +210,8 @@ pub fn router(state: Shared) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/ps/sso", get(ps::sso_redirect).post(ps::sso_post))
+        .route("/ps/callback", get(ps::callback))
+        .route("/ps/consent", axum::routing::post(ps::consent))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(security_header("x-content-type-options", "nosniff"))

@@ -11,6 +11,7 @@ mod metadata_fetch;
 mod oidc;
 mod peer_samples;
 mod proxy_service;
+mod ps_e2e;
 mod ps_http;
 mod pysaml2;
 mod redirect;

@@ -357,7 +357,7 @@ async fn refuses_oversized_bombs_and_long_relay_states_locally() {
     );
 }
 
-mod answer {
+pub mod answer {
     use super::*;
     use eidas_node::eidas::loa::{Level, LevelOfAssurance, RequestedAuthnContext as Rac};
     use eidas_node::eidas::rules::{CnResponseContext, check_response};
@@ -403,7 +403,7 @@ mod answer {
     }
 
     /// What the receiving Connector does with our Response.
-    fn as_the_connector_sees_it(
+    pub fn as_the_connector_sees_it(
         xml_text: &str,
         now: OffsetDateTime,
         request_id: &str,
@@ -433,7 +433,11 @@ mod answer {
             assertion = Some(Assertion::parse(&Trusted::from_verified(&av)).unwrap());
         }
         let requested = Rac::minimum(Level::Substantial);
-        let published = vec!["http://eidas.europa.eu/LoA/high".to_string()];
+        // What our Proxy-Service's metadata publishes.
+        let published = vec![
+            "http://eidas.europa.eu/LoA/substantial".to_string(),
+            "http://eidas.europa.eu/LoA/high".to_string(),
+        ];
         let required: Vec<String> = eidas_node::eidas::attributes::mds(
             eidas_node::eidas::attributes::PersonType::NaturalPerson,
         )

@@ -111,7 +111,10 @@ fn input_value<'a>(html: &'a str, name: &str) -> Option<&'a str> {
 }
 
 #[tokio::test]
-async fn an_accepted_request_by_post_or_redirect_reaches_the_next_step() {
+async fn an_accepted_request_without_idporten_configured_gets_a_signed_saml_error_by_post_or_redirect()
+ {
+    // This configuration has no [idporten]: the request is verified, so the Connector gets an
+    // answer it can act on instead of a dead end (the whole flow is in ps_e2e).
     let n = node().await;
     let now = OffsetDateTime::now_utc();
     let r = post_form(
@@ -123,13 +126,19 @@ async fn an_accepted_request_by_post_or_redirect_reaches_the_next_step() {
         )),
     )
     .await;
-    assert_eq!(
-        r.status(),
-        501,
-        "accepted; ID-porten is the next step, not yet connected"
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("action=\"{ACS}\"")));
+    assert_eq!(input_value(&html, "RelayState"), Some("rs"));
+    use base64::Engine;
+    let xml = base64::engine::general_purpose::STANDARD
+        .decode(input_value(&html, "SAMLResponse").unwrap())
+        .unwrap();
+    let xml = String::from_utf8(xml).unwrap();
+    assert!(
+        xml.contains("InResponseTo=\"_http-1\"") && xml.contains(":AuthnFailed"),
+        "{xml}"
     );
-    let body = r.text().await.unwrap();
-    assert!(body.contains("Request accepted") && body.contains("Reference:"));
     let url = redirect_url(
         &format!("{}/ps/sso", n.base),
         "SAMLRequest",
@@ -139,7 +148,8 @@ async fn an_accepted_request_by_post_or_redirect_reaches_the_next_step() {
         EcdsaEncoding::Der,
     )
     .unwrap();
-    assert_eq!(reqwest::get(url).await.unwrap().status(), 501);
+    let html = reqwest::get(url).await.unwrap().text().await.unwrap();
+    assert!(html.contains("SAMLResponse") && html.contains(&format!("action=\"{ACS}\"")));
     let _ = SSO;
 }
 

@@ -1,0 +1,553 @@
+//! The Proxy-Service end to end over HTTP: a foreign Connector (signed metadata over HTTPS) sends
+//! an AuthnRequest to our node, the person logs in at the test ID-porten (PAR, PKCE,
+//! private_key_jwt), approves or cancels on our consent page, and the Connector receives a
+//! signed Response whose assertion it decrypts and checks against every Connector rule.
+
+use crate::common::{p256, rsa};
+use crate::proxy_service::answer::as_the_connector_sees_it;
+use crate::proxy_service::{ACS, connector_peer, post, request_for};
+use eidas_node::clock::SystemClock;
+use eidas_node::crypto::SoftwareSigner;
+use eidas_node::crypto::generate::{KeyKind, generate};
+use eidas_node::proxy_service::Incoming;
+use eidas_node::saml::binding::redirect_url;
+use eidas_node::test_idporten::{TestClient, TestClientAuth, TestIdPorten, TestPerson, router};
+use eidas_node::xmlsec::redirect::EcdsaEncoding;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+const PUBLIC: &str = "https://eidas.example.no";
+
+struct Setup {
+    base: String,
+    peer: String,
+    idp_issuer: String,
+    _dir: tempfile::TempDir,
+    _server: crate::metadata_fetch::Server,
+}
+
+struct Options {
+    consent: bool,
+    pseudonym: bool,
+    idporten_timeout: u64,
+    idporten_down: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            consent: true,
+            pseudonym: false,
+            idporten_timeout: 5,
+            idporten_down: false,
+        }
+    }
+}
+
+async fn setup(o: Options) -> Setup {
+    let server = connector_peer(OffsetDateTime::now_utc()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Our node signs with the p256 fixture (what `as_the_connector_sees_it` trusts).
+    for sub in ["signing", "encryption"] {
+        std::fs::create_dir_all(d.join("keys").join(sub)).unwrap();
+        std::fs::copy(
+            &p256().files.key_pem,
+            d.join("keys").join(sub).join("key.pem"),
+        )
+        .unwrap();
+        std::fs::copy(
+            &p256().files.cert_pem,
+            d.join("keys").join(sub).join("cert.pem"),
+        )
+        .unwrap();
+    }
+    std::fs::write(d.join("tls-root.pem"), server.tls_root.to_pem()).unwrap();
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/register/testdata/synthetic-register.toml"),
+        d.join("register.toml"),
+    )
+    .unwrap();
+
+    // The test ID-porten, with our node registered as a private_key_jwt client.
+    let idp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let idp_issuer = format!("http://{}", idp_listener.local_addr().unwrap());
+    let client_key = generate(KeyKind::EcP256, "eidas-node", "NO", 0, 3650).unwrap();
+    std::fs::write(
+        d.join("idporten-client-key.pem"),
+        client_key.key.pkcs8_pem(),
+    )
+    .unwrap();
+    let spki = client_key.key.public_key().spki_der();
+    let spki_pem = {
+        use base64::Engine;
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(spki)
+        )
+    };
+    let persons = [
+        ("15838512329", "Vakker Rask Blomst"),
+        ("41814061033", "Stille (no birth date)"),
+    ]
+    .iter()
+    .map(|(p, l)| TestPerson {
+        pid: p.to_string(),
+        label: l.to_string(),
+    })
+    .collect();
+    let idp = TestIdPorten::new(
+        &idp_issuer,
+        vec![TestClient {
+            client_id: "eidas-node".into(),
+            redirect_uris: vec![format!("{PUBLIC}/ps/callback")],
+            auth: TestClientAuth::PrivateKeyJwt(
+                jsonwebtoken::DecodingKey::from_ec_pem(spki_pem.as_bytes()).unwrap(),
+            ),
+        }],
+        persons,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let app = router(Arc::new(idp));
+    if o.idporten_down {
+        drop(idp_listener);
+    } else {
+        tokio::spawn(async move { axum::serve(idp_listener, app).await.unwrap() });
+    }
+    if o.pseudonym {
+        std::fs::write(
+            d.join("pseudonym.key"),
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
+        .unwrap();
+    }
+
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/eidas-node.example.toml"),
+    )
+    .unwrap();
+    let identifier = if o.pseudonym {
+        "identifier = \"pseudonym\"\npseudonym_key_file = \"pseudonym.key\"\npseudonym_key_version = 3\n"
+    } else {
+        ""
+    };
+    let example = example.replace(
+        "[proxy_service]\n",
+        &format!(
+            "[proxy_service]\nconsent = {}\naccept_synthetic_numbers = true\n{identifier}",
+            o.consent
+        ),
+    );
+    assert!(
+        example.contains("accept_synthetic_numbers"),
+        "the example has [proxy_service]"
+    );
+    let config = format!(
+        "{example}\n[metadata_fetch]\ntls_roots = [\"tls-root.pem\"]\n\n\
+[idporten]\nissuer = \"{idp_issuer}\"\nclient_id = \"eidas-node\"\nclient_key = \"idporten-client-key.pem\"\n\
+allow_loopback_http = true\ntimeout_seconds = {}\n\n\
+[register]\nkind = \"synthetic\"\npath = \"register.toml\"\n\n\
+[[peer]]\ncountry = \"SE\"\nrole = \"connector\"\nmetadata_url = \"{}\"\ntrust_anchors = [\"{}\"]\n",
+        o.idporten_timeout,
+        server.url(),
+        p256().files.cert_pem.display()
+    );
+    std::fs::write(d.join("eidas-node.toml"), config).unwrap();
+    let config = eidas_node::config::Config::load(&d.join("eidas-node.toml")).expect("config");
+    let (key, cert) = config.signing_key().unwrap();
+    let signer = SoftwareSigner::new(key, None, Some(cert)).unwrap();
+    let state =
+        eidas_node::web::AppState::new(Arc::new(config), Arc::new(signer), Arc::new(SystemClock))
+            .unwrap()
+            .with_proxy_service()
+            .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = eidas_node::web::serve(listener, Arc::new(state)).await;
+    });
+    Setup {
+        base,
+        peer: server.url(),
+        idp_issuer,
+        _dir: dir,
+        _server: server,
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn input<'a>(html: &'a str, name: &str) -> Option<&'a str> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))? + name.len() + 15;
+    html[at..].split('"').next()
+}
+
+/// Our node's public URL → where the test serves it.
+fn local(s: &Setup, url: &str) -> String {
+    url.replace(PUBLIC, &s.base)
+}
+
+enum Binding {
+    Post,
+    Redirect,
+}
+
+/// Send the AuthnRequest; returns the response of our node (expected: a redirect to ID-porten).
+async fn send_request(s: &Setup, id: &str, loa: &str, binding: Binding) -> reqwest::Response {
+    let now = OffsetDateTime::now_utc();
+    let mut r = request_for(&s.peer, now, id);
+    r.requested_authn_context.as_mut().unwrap().class_refs = vec![loa.to_string()];
+    match binding {
+        Binding::Post => {
+            let Incoming::Post {
+                saml_request,
+                relay_state,
+            } = post(&r, Some(&rsa().signer()), Some("relay-1"))
+            else {
+                unreachable!()
+            };
+            browser()
+                .post(format!("{}/ps/sso", s.base))
+                .header("accept-language", "nn-NO, en;q=0.5")
+                .form(&[
+                    ("SAMLRequest", saml_request),
+                    ("RelayState", relay_state.unwrap()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+        Binding::Redirect => {
+            let url = redirect_url(
+                &format!("{}/ps/sso", s.base),
+                "SAMLRequest",
+                &r.to_xml(),
+                Some("relay-1"),
+                &rsa().signer(),
+                EcdsaEncoding::Der,
+            )
+            .unwrap();
+            browser().get(url).send().await.unwrap()
+        }
+    }
+}
+
+/// At the test ID-porten: pick the person and level, or cancel. Returns our callback URL.
+async fn at_idporten(s: &Setup, redirect: &str, pid: &str, acr: &str, action: &str) -> String {
+    assert!(redirect.starts_with(&s.idp_issuer), "{redirect}");
+    let page = browser()
+        .get(redirect)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let request_uri = input(&page, "request_uri").expect("login page").to_string();
+    let r = browser()
+        .post(format!("{}/authorize", s.idp_issuer))
+        .form(&[
+            ("request_uri", request_uri.as_str()),
+            ("pid", pid),
+            ("acr", acr),
+            ("action", action),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// The auto-posting form to the Connector's ACS: (SAMLResponse XML, RelayState).
+async fn posted_to_acs(r: reqwest::Response) -> (String, Option<String>) {
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("action=\"{ACS}\"")), "{html}");
+    use base64::Engine;
+    let xml = base64::engine::general_purpose::STANDARD
+        .decode(input(&html, "SAMLResponse").unwrap())
+        .unwrap();
+    (
+        String::from_utf8(xml).unwrap(),
+        input(&html, "RelayState").map(str::to_string),
+    )
+}
+
+fn attribute(a: &eidas_node::saml::Assertion, suffix: &str) -> String {
+    let at = a
+        .attribute_statements
+        .iter()
+        .flatten()
+        .find(|x| x.name.ends_with(suffix))
+        .unwrap_or_else(|| panic!("{suffix} missing"));
+    at.values[0].value.clone()
+}
+
+async fn whole_flow(o: Options, binding: Binding, loa: &str, acr: &str) -> (Setup, String) {
+    let consent = o.consent;
+    let s = setup(o).await;
+    let r = send_request(&s, "_e2e-1", loa, binding).await;
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
+    let back = at_idporten(&s, &to_idp, "15838512329", acr, "login").await;
+    assert!(
+        back.starts_with(&format!("{PUBLIC}/ps/callback?")),
+        "{back}"
+    );
+    let r = browser().get(local(&s, &back)).send().await.unwrap();
+    let r = if consent {
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Send your details?"), "{html}");
+        assert!(
+            html.contains("<strong>SE</strong>"),
+            "names the receiving country"
+        );
+        assert!(
+            html.contains("Blomst") && html.contains("1985-03-15"),
+            "shows what will be sent"
+        );
+        let flow = input(&html, "flow").unwrap().to_string();
+        let r = browser()
+            .post(format!("{}/ps/consent", s.base))
+            .form(&[("flow", flow.as_str()), ("action", "approve")])
+            .send()
+            .await
+            .unwrap();
+        // The consent form is one-time.
+        let again = browser()
+            .post(format!("{}/ps/consent", s.base))
+            .form(&[("flow", flow.as_str()), ("action", "approve")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 400);
+        r
+    } else {
+        r
+    };
+    let (xml, relay) = posted_to_acs(r).await;
+    assert_eq!(relay.as_deref(), Some("relay-1"));
+    // The same callback again finds no flow: nothing is sent twice.
+    let replay = browser().get(local(&s, &back)).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+    (s, xml)
+}
+
+#[tokio::test]
+async fn post_binding_consent_approved_substantial_identity_number() {
+    let (s, xml) = whole_flow(
+        Options::default(),
+        Binding::Post,
+        "http://eidas.europa.eu/LoA/substantial",
+        "idporten-loa-substantial",
+    )
+    .await;
+    let (resp, assertion, broken) =
+        as_the_connector_sees_it(&xml, OffsetDateTime::now_utc(), "_e2e-1", &s.peer);
+    assert!(broken.is_empty(), "every Connector rule holds: {broken:?}");
+    assert_eq!(resp.in_response_to.as_deref(), Some("_e2e-1"));
+    let a = assertion.expect("an encrypted assertion");
+    assert_eq!(attribute(&a, "PersonIdentifier"), "NO/SE/15838512329");
+    assert_eq!(attribute(&a, "CurrentGivenName"), "Vakker Rask");
+    assert_eq!(attribute(&a, "CurrentFamilyName"), "Blomst");
+    assert_eq!(attribute(&a, "DateOfBirth"), "1985-03-15");
+    assert_eq!(
+        a.authn_statements[0].class_refs,
+        vec!["http://eidas.europa.eu/LoA/substantial".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn redirect_binding_without_consent_high_pseudonym() {
+    let (s, xml) = whole_flow(
+        Options {
+            consent: false,
+            pseudonym: true,
+            ..Options::default()
+        },
+        Binding::Redirect,
+        "http://eidas.europa.eu/LoA/high",
+        "idporten-loa-high",
+    )
+    .await;
+    let (_, assertion, broken) =
+        as_the_connector_sees_it(&xml, OffsetDateTime::now_utc(), "_e2e-1", &s.peer);
+    // The check requests substantial; high satisfies it.
+    assert!(broken.is_empty(), "{broken:?}");
+    let a = assertion.unwrap();
+    let pi = attribute(&a, "PersonIdentifier");
+    assert!(pi.starts_with("NO/SE/"), "{pi}");
+    assert!(
+        !pi.contains("15838512329"),
+        "a pseudonym, not the number: {pi}"
+    );
+    assert!(pi[6..].bytes().all(|b| b.is_ascii_alphanumeric()), "{pi}");
+    assert_eq!(
+        a.authn_statements[0].class_refs,
+        vec!["http://eidas.europa.eu/LoA/high".to_string()]
+    );
+}
+
+/// Status and sub-status of a SAML error Response posted to the ACS.
+fn status_of(xml: &str) -> (String, String, String) {
+    let (resp, assertion, _) =
+        as_the_connector_sees_it(xml, OffsetDateTime::now_utc(), "_e2e-1", "unused");
+    assert!(assertion.is_none(), "no assertion in an error");
+    let st = resp.status.expect("status");
+    (
+        st.code.unwrap_or_default(),
+        st.sub_code.unwrap_or_default(),
+        st.message.unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn cancel_at_idporten_or_on_the_consent_page_is_request_denied() {
+    let s = setup(Options::default()).await;
+    let loa = "http://eidas.europa.eu/LoA/substantial";
+    let r = send_request(&s, "_e2e-1", loa, Binding::Post).await;
+    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
+    let back = at_idporten(
+        &s,
+        &to_idp,
+        "15838512329",
+        "idporten-loa-substantial",
+        "cancel",
+    )
+    .await;
+    let (xml, _) = posted_to_acs(browser().get(local(&s, &back)).send().await.unwrap()).await;
+    let (_, sub, _) = status_of(&xml);
+    assert!(sub.ends_with(":RequestDenied"), "{sub}");
+
+    let r = send_request(&s, "_e2e-2", loa, Binding::Post).await;
+    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
+    let back = at_idporten(
+        &s,
+        &to_idp,
+        "15838512329",
+        "idporten-loa-substantial",
+        "login",
+    )
+    .await;
+    let html = browser()
+        .get(local(&s, &back))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let flow = input(&html, "flow").unwrap().to_string();
+    let r = browser()
+        .post(format!("{}/ps/consent", s.base))
+        .form(&[("flow", flow.as_str()), ("action", "cancel")])
+        .send()
+        .await
+        .unwrap();
+    let (xml, _) = posted_to_acs(r).await;
+    let (_, sub, _) = status_of(&xml);
+    assert!(sub.ends_with(":RequestDenied"), "{sub}");
+}
+
+#[tokio::test]
+async fn a_lower_level_than_requested_is_no_authn_context() {
+    let s = setup(Options::default()).await;
+    let r = send_request(
+        &s,
+        "_e2e-1",
+        "http://eidas.europa.eu/LoA/high",
+        Binding::Post,
+    )
+    .await;
+    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
+    let back = at_idporten(
+        &s,
+        &to_idp,
+        "15838512329",
+        "idporten-loa-substantial",
+        "login",
+    )
+    .await;
+    let (xml, _) = posted_to_acs(browser().get(local(&s, &back)).send().await.unwrap()).await;
+    let (_, sub, _) = status_of(&xml);
+    assert!(sub.ends_with(":NoAuthnContext"), "{sub}");
+}
+
+#[tokio::test]
+async fn a_person_without_a_birth_date_is_invalid_attr_name_or_value() {
+    let s = setup(Options::default()).await;
+    let r = send_request(
+        &s,
+        "_e2e-1",
+        "http://eidas.europa.eu/LoA/substantial",
+        Binding::Post,
+    )
+    .await;
+    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
+    let back = at_idporten(
+        &s,
+        &to_idp,
+        "41814061033",
+        "idporten-loa-substantial",
+        "login",
+    )
+    .await;
+    let (xml, _) = posted_to_acs(browser().get(local(&s, &back)).send().await.unwrap()).await;
+    let (_, sub, _) = status_of(&xml);
+    assert!(sub.ends_with(":InvalidAttrNameOrValue"), "{sub}");
+}
+
+#[tokio::test]
+async fn idporten_down_is_a_signed_saml_error_not_a_hang() {
+    let s = setup(Options {
+        idporten_down: true,
+        idporten_timeout: 2,
+        ..Options::default()
+    })
+    .await;
+    let r = send_request(
+        &s,
+        "_e2e-1",
+        "http://eidas.europa.eu/LoA/substantial",
+        Binding::Post,
+    )
+    .await;
+    let (xml, relay) = posted_to_acs(r).await;
+    assert_eq!(relay.as_deref(), Some("relay-1"));
+    let (code, sub, _) = status_of(&xml);
+    assert!(code.ends_with(":Responder"), "{code}");
+    assert!(sub.ends_with(":AuthnFailed"), "{sub}");
+}
+
+#[tokio::test]
+async fn a_forged_or_unknown_callback_gets_a_local_page() {
+    let s = setup(Options::default()).await;
+    for q in [
+        "state=unknownstate123&code=x",
+        "code=x",
+        "state=%3Cscript%3E&code=x",
+        "",
+    ] {
+        let r = browser()
+            .get(format!("{}/ps/callback?{q}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("The login has expired") && !html.contains("SAMLResponse"),
+            "{q}"
+        );
+    }
+}
