@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod demo_country;
 pub mod eidas;
 pub mod light;
 pub mod metadata;

@@ -281,6 +281,16 @@ fn run_server(
     listener: std::net::TcpListener,
     banner: Option<String>,
 ) -> Result<()> {
+    run_server_with(config, listener, banner, axum::Router::new())
+}
+
+/// Serve the node, with `extra` routes beside it (the demo's peers).
+fn run_server_with(
+    config: eidas_node::config::Config,
+    listener: std::net::TcpListener,
+    banner: Option<String>,
+    extra: axum::Router,
+) -> Result<()> {
     use std::sync::Arc;
     let (key, cert) = config.signing_key()?;
     let signer = SoftwareSigner::new(key, None, Some(cert)).map_err(|e| anyhow!("{e}"))?;
@@ -307,7 +317,12 @@ fn run_server(
         if let Some(b) = banner {
             println!("{b}");
         }
-        eidas_node::web::serve(listener, Arc::new(state)).await
+        let app = eidas_node::web::router(Arc::new(state)).merge(extra);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
     })?;
     Ok(())
 }
@@ -340,20 +355,26 @@ fn demo(a: DemoArgs) -> Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
-    for (name, kind) in [
-        ("signing", KeyKind::EcP256),
-        ("encryption", KeyKind::EcP256),
+    // Our node's keys, the demo country XE's, and our client key at the test ID-porten.
+    for (name, kind, cn) in [
+        ("signing", KeyKind::EcP256, "eidas-node demo signing"),
+        ("encryption", KeyKind::EcP256, "eidas-node demo encryption"),
+        (
+            "idporten-client",
+            KeyKind::EcP256,
+            "eidas-node demo ID-porten client",
+        ),
+        ("xe-signing", KeyKind::EcP256, "demo country XE signing"),
+        (
+            "xe-encryption",
+            KeyKind::EcP256,
+            "demo country XE encryption",
+        ),
     ] {
         let key_dir = dir.join("keys").join(name);
         if !key_dir.join("key.pem").exists() {
-            let g = generate(
-                kind,
-                &format!("eidas-node demo {name}"),
-                "NO",
-                now - 60,
-                365,
-            )
-            .map_err(|e| anyhow!("{e}"))?;
+            let country = if name.starts_with("xe-") { "XE" } else { "NO" };
+            let g = generate(kind, cn, country, now - 60, 365).map_err(|e| anyhow!("{e}"))?;
             std::fs::create_dir_all(&key_dir)?;
             write_new(
                 &key_dir.join("key.pem"),
@@ -362,6 +383,10 @@ fn demo(a: DemoArgs) -> Result<()> {
             )?;
             write_new(&key_dir.join("cert.pem"), g.cert.to_pem().as_bytes(), 0o644)?;
         }
+    }
+    let register_path = dir.join("synthetic-register.toml");
+    if !register_path.exists() {
+        write_new(&register_path, DEMO_REGISTER.as_bytes(), 0o644)?;
     }
     let config_path = dir.join("eidas-node.toml");
     std::fs::write(
@@ -372,6 +397,13 @@ fn demo(a: DemoArgs) -> Result<()> {
 [server]\nlisten = \"{addr}\"\n\n\
 [keys]\nsigning_key = \"keys/signing/key.pem\"\nsigning_cert = \"keys/signing/cert.pem\"\n\
 encryption_key = \"keys/encryption/key.pem\"\nencryption_cert = \"keys/encryption/cert.pem\"\n\n\
+[proxy_service]\naccept_synthetic_numbers = true\n\n\
+[idporten]\nissuer = \"{base}/test-idporten\"\nclient_id = \"eidas-node-demo\"\n\
+client_key = \"keys/idporten-client/key.pem\"\nallow_loopback_http = true\n\n\
+[register]\nkind = \"synthetic\"\npath = \"synthetic-register.toml\"\n\n\
+[metadata_fetch]\nallow_loopback_http = true\n\n\
+[[peer]]\ncountry = \"XE\"\nrole = \"connector\"\nmetadata_url = \"{base}/xe/metadata\"\n\
+trust_anchors = [\"keys/xe-signing/cert.pem\"]\n\n\
 [organization]\nname = \"eidas-node demo\"\ndisplay_name = \"eidas-node demo\"\nurl = \"{base}\"\n\n\
 [[contact]]\ntype = \"support\"\ncompany = \"eidas-node demo\"\nemail = \"support@example.invalid\"\n\n\
 [[contact]]\ntype = \"technical\"\ncompany = \"eidas-node demo\"\nemail = \"technical@example.invalid\"\n"
@@ -380,14 +412,93 @@ encryption_key = \"keys/encryption/key.pem\"\nencryption_cert = \"keys/encryptio
     let config = eidas_node::config::Config::load(&config_path)?;
     let banner = format!(
         "eidas-node demo on {base}  (keys and configuration in {})\n\
+\x20 Open {base}/xe to log in to the demo country XE's service with a Norwegian test eID:\n\
+\x20 XE sends an eIDAS request to our Proxy-Service, you pick a synthetic person at the test\n\
+\x20 ID-porten ({base}/test-idporten), approve what is sent, and XE shows what it received.\n\
 \x20 Proxy-Service metadata: {base}/ps/metadata\n\
 \x20 Connector metadata:     {base}/connector/metadata\n\
 \x20 health:                 {base}/healthz\n\
-Not there yet: the login flows, the built-in test ID-porten and the demo country XE\n\
-(see the open issues). Stop with Ctrl-C.",
+Not there yet: the Connector flow (a Norwegian service logging in a European). Stop with Ctrl-C.",
         dir.display()
     );
-    run_server(config, listener, Some(banner))
+    let extra = demo_peers(&config, &base, dir)?;
+    run_server_with(config, listener, Some(banner), extra)
+}
+
+/// The demo's synthetic population register (the same persons the tests use).
+const DEMO_REGISTER: &str = include_str!("register/testdata/synthetic-register.toml");
+
+/// The test ID-porten and the demo country XE, served beside the node.
+fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Result<axum::Router> {
+    use base64::Engine;
+    use eidas_node::crypto::{Certificate, PrivateKey};
+    use eidas_node::test_idporten::{TestClient, TestClientAuth, TestIdPorten, TestPerson};
+    use std::sync::Arc;
+    let clock: Arc<dyn eidas_node::clock::Clock> = Arc::new(eidas_node::clock::SystemClock);
+    let key = |name: &str| -> Result<PrivateKey> {
+        PrivateKey::load(&read(&dir.join("keys").join(name).join("key.pem"))?)
+            .map_err(|e| anyhow!("{e}"))
+    };
+    let cert = |name: &str| -> Result<Certificate> {
+        Certificate::load(&read(&dir.join("keys").join(name).join("cert.pem"))?)
+            .map_err(|e| anyhow!("{e}"))
+    };
+    let client_public = key("idporten-client")?.public_key().clone();
+    let spki_pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(client_public.spki_der())
+    );
+    let register = eidas_node::register::SyntheticRegister::from_toml_str(DEMO_REGISTER)
+        .map_err(|e| anyhow!("{e}"))?;
+    let persons = register
+        .persons()
+        .map(|(n, p)| TestPerson {
+            pid: n.as_str().to_string(),
+            label: format!(
+                "{} {}{}",
+                p.given_names,
+                p.family_name,
+                if p.birth_date.is_none() {
+                    " (no birth date in the register)"
+                } else {
+                    ""
+                }
+            ),
+        })
+        .collect();
+    let idp = TestIdPorten::new(
+        &format!("{base}/test-idporten"),
+        vec![TestClient {
+            client_id: "eidas-node-demo".into(),
+            redirect_uris: vec![config.url("/ps/callback")],
+            auth: TestClientAuth::PrivateKeyJwt(
+                jsonwebtoken::DecodingKey::from_ec_pem(spki_pem.as_bytes())
+                    .map_err(|e| anyhow!("{e}"))?,
+            ),
+        }],
+        persons,
+        clock.clone(),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let (_, ps_cert) = config.signing_key()?;
+    let xe = eidas_node::demo_country::DemoCountry::new(
+        &format!("{base}/xe"),
+        &config.url("/ps/sso"),
+        &config.url("/ps/metadata"),
+        ps_cert,
+        key("xe-signing")?,
+        cert("xe-signing")?,
+        key("xe-encryption")?,
+        cert("xe-encryption")?,
+        clock,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    Ok(axum::Router::new()
+        .nest(
+            "/test-idporten",
+            eidas_node::test_idporten::router(Arc::new(idp)),
+        )
+        .nest("/xe", eidas_node::demo_country::router(Arc::new(xe))))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -278,10 +278,17 @@ impl MetadataService {
                 fetched_from: Some(peer.url.clone()),
             },
         );
-        let (blocking, warnings): (Vec<Finding>, Vec<Finding>) = report
-            .findings
-            .into_iter()
-            .partition(|f| f.severity == Severity::Must && BLOCKING.contains(&f.id));
+        let (blocking, warnings): (Vec<Finding>, Vec<Finding>) =
+            report.findings.into_iter().partition(|f| {
+                f.severity == Severity::Must
+                    && BLOCKING.contains(&f.id)
+                    // With loopback http allowed (tests, the demo), a loopback peer's plain-http
+                    // entityID is reported, not blocking; its URL was already allowed.
+                    && !(self.policy.allow_loopback_http
+                        && f.id == "MD-ENTITYID"
+                        && f.message.ends_with("is not an HTTPS URL")
+                        && is_loopback_http(&peer.url))
+            });
         if !blocking.is_empty() || !report.trusted || report.entities.len() != 1 {
             let mut findings = blocking;
             if findings.is_empty() {
@@ -486,6 +493,18 @@ impl MetadataService {
             }
         })
     }
+}
+
+fn is_loopback_http(url: &str) -> bool {
+    [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://localhost/",
+        "http://[::1]:",
+    ]
+    .iter()
+    .any(|p| url.starts_with(p))
 }
 
 #[cfg(test)]

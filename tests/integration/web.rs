@@ -145,3 +145,111 @@ fn the_demo_refuses_to_listen_beyond_loopback() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("loopback only"));
 }
+
+fn input<'a>(html: &'a str, name: &str) -> &'a str {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + name.len()
+        + 15;
+    html[at..].split('"').next().unwrap()
+}
+
+fn action(html: &str) -> &str {
+    let at = html.find("action=\"").expect("a form") + 8;
+    html[at..].split('"').next().unwrap()
+}
+
+/// What a person does in the browser: XE's service → our Proxy-Service → the test ID-porten →
+/// our consent page → back at XE, which shows what it decrypted. Every hop over real HTTP to
+/// the running demo.
+#[tokio::test]
+async fn the_demo_lets_a_person_log_in_to_the_xe_service_with_a_norwegian_test_eid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_demo, base) = start_demo(dir.path());
+    let b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (binding, loa, pid) in [
+        ("post", "substantial", "15838512329"),
+        ("redirect", "high", "01912451204"),
+    ] {
+        let start = b.get(format!("{base}/xe")).send().await.unwrap();
+        assert_eq!(start.status(), 200);
+        let html = start.text().await.unwrap();
+        assert!(html.contains("Log in with a Norwegian eID"));
+        let r = b
+            .post(action(&html))
+            .form(&[("loa", loa), ("binding", binding)])
+            .send()
+            .await
+            .unwrap();
+        let to_node = if binding == "post" {
+            let html = r.text().await.unwrap();
+            assert_eq!(action(&html), format!("{base}/ps/sso"));
+            b.post(action(&html))
+                .form(&[("SAMLRequest", input(&html, "SAMLRequest"))])
+                .send()
+                .await
+                .unwrap()
+        } else {
+            assert_eq!(r.status(), 303);
+            let loc = r.headers()["location"].to_str().unwrap().to_string();
+            assert!(
+                loc.starts_with(&format!("{base}/ps/sso?SAMLRequest=")),
+                "{loc}"
+            );
+            b.get(loc).send().await.unwrap()
+        };
+        assert_eq!(to_node.status(), 303, "{:?}", to_node.text().await);
+        let idp = to_node.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            idp.starts_with(&format!("{base}/test-idporten/authorize?")),
+            "{idp}"
+        );
+        let html = b.get(&idp).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Not ID-porten") && html.contains(pid));
+        let back = b
+            .post(action(&html))
+            .form(&[
+                ("request_uri", input(&html, "request_uri")),
+                ("pid", pid),
+                ("acr", &format!("idporten-loa-{loa}")),
+                ("action", "login"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let callback = back.headers()["location"].to_str().unwrap().to_string();
+        assert!(callback.starts_with(&format!("{base}/ps/callback?")));
+        let consent = b.get(&callback).send().await.unwrap().text().await.unwrap();
+        assert!(consent.contains("Send your details?") && consent.contains("<strong>XE</strong>"));
+        let to_xe = b
+            .post(format!("{base}{}", action(&consent)))
+            .form(&[("flow", input(&consent, "flow")), ("action", "approve")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(action(&to_xe), format!("{base}/xe/acs"));
+        let shown = b
+            .post(action(&to_xe))
+            .form(&[("SAMLResponse", input(&to_xe, "SAMLResponse"))])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(shown.contains("Logged in"), "{shown}");
+        assert!(shown.contains("Every Connector rule holds"), "{shown}");
+        assert!(shown.contains(&format!("NO/XE/{pid}")), "{shown}");
+        assert!(
+            shown.contains(&format!("http://eidas.europa.eu/LoA/{loa}")),
+            "{shown}"
+        );
+    }
+}
