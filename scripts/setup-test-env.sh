@@ -3,6 +3,7 @@
 #   - Debian packages: libxml2-utils (xmllint), xmlsec1 (optional Debian CLI oracle, libxmlsec1 1.2.37)
 #   - .venv with the pinned Python oracles from scripts/requirements-test.txt
 #     (python-xmlsec wheel bundles libxmlsec1 1.3.9 + OpenSSL; lxml; signxml; pysaml2)
+#   - tests/interop/oidc-provider/node_modules: oidc-provider 9.13.3 from its package-lock.json
 # A second run does nothing: apt packages are checked with dpkg -s, the venv with a stamp file
 # .venv/.stamp-<sha256 of requirements-test.txt>.
 set -euo pipefail
@@ -62,6 +63,22 @@ else
     rm -f "$VENV"/.stamp-*
     touch "$stamp"
     say "pip: done ($stamp)"
+fi
+
+# --- 4. npm: Node's oidc-provider, the independent OpenID provider (pinned by package-lock.json) --
+OP=tests/interop/oidc-provider
+if ! command -v npm >/dev/null 2>&1; then
+    say "npm: installing nodejs and npm"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+lock_sha=$(sha256sum "$OP/package-lock.json" | cut -c1-16)
+if [[ -f $OP/node_modules/.stamp-$lock_sha ]]; then
+    say "npm: $OP up to date"
+else
+    say "npm: npm ci in $OP"
+    (cd "$OP" && npm ci --no-audit --no-fund --silent)
+    touch "$OP/node_modules/.stamp-$lock_sha"
 fi
 
 say "ok"

@@ -9,6 +9,7 @@ mod encryption;
 mod interop;
 mod metadata_fetch;
 mod oidc;
+mod oidc_provider;
 mod peer_samples;
 mod proxy_service;
 mod ps_e2e;
