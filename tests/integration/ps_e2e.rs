@@ -45,7 +45,11 @@ impl Default for Options {
 }
 
 async fn setup(o: Options) -> Setup {
-    let server = connector_peer(OffsetDateTime::now_utc()).await;
+    setup_with(o, connector_peer(OffsetDateTime::now_utc()).await, "SE").await
+}
+
+/// `server` publishes the foreign Connector's metadata, signed with the p256 fixture.
+async fn setup_with(o: Options, server: crate::metadata_fetch::Server, country: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // Our node signs with the p256 fixture (what `as_the_connector_sees_it` trusts).
@@ -149,7 +153,7 @@ async fn setup(o: Options) -> Setup {
 [idporten]\nissuer = \"{idp_issuer}\"\nclient_id = \"eidas-node\"\nclient_key = \"idporten-client-key.pem\"\n\
 allow_loopback_http = true\ntimeout_seconds = {}\n\n\
 [register]\nkind = \"synthetic\"\npath = \"register.toml\"\n\n\
-[[peer]]\ncountry = \"SE\"\nrole = \"connector\"\nmetadata_url = \"{}\"\ntrust_anchors = [\"{}\"]\n",
+[[peer]]\ncountry = \"{country}\"\nrole = \"connector\"\nmetadata_url = \"{}\"\ntrust_anchors = [\"{}\"]\n",
         o.idporten_timeout,
         server.url(),
         p256().files.cert_pem.display()
@@ -550,4 +554,171 @@ async fn a_forged_or_unknown_callback_gets_a_local_page() {
             "{q}"
         );
     }
+}
+
+/// The foreign Connector is pysaml2 7.5.5 (tests/interop/pysaml2_connector.py): it builds and
+/// signs the AuthnRequest from our Proxy-Service metadata fetched from the running node, and
+/// after the whole flow decrypts and validates the Response our node posted. Its metadata (the
+/// description of its entityID, ACS and keys) is published for it over HTTPS.
+#[tokio::test]
+async fn pysaml2_as_the_foreign_connector_over_http() {
+    use crate::metadata_fetch::start_server;
+    use eidas_node::metadata::ours::{ContactPerson, Organization, OurMetadata, Role};
+    let server = start_server().await;
+    let acs = "https://connector.pysaml2.example.de/acs/post";
+    let md = OurMetadata {
+        role: Role::Connector,
+        entity_id: server.url(),
+        node_country: "DE".into(),
+        endpoint: acs.into(),
+        signing_certificates: vec![rsa().cert.clone()],
+        encryption_certificates: vec![rsa().cert.clone()],
+        loas: vec![],
+        attributes: vec![],
+        sp_type: None,
+        requester_id_demanded: false,
+        protocol_versions: vec!["1.4".into()],
+        application_identifier: "pysaml2 7.5.5".into(),
+        organization: Organization {
+            name: "DE".into(),
+            display_name: "DE".into(),
+            url: "https://de.example".into(),
+        },
+        contacts: vec![ContactPerson {
+            contact_type: "support".into(),
+            company: "DE".into(),
+            given_name: None,
+            surname: None,
+            email: "x@de.example".into(),
+            phone: None,
+        }],
+        valid_for: time::Duration::hours(24),
+    };
+    server.serve(
+        md.to_signed_xml(OffsetDateTime::now_utc(), &p256().signer())
+            .unwrap(),
+    );
+    let entity = server.url();
+    let s = setup_with(Options::default(), server, "DE").await;
+    let work = tempfile::tempdir().unwrap();
+    let w = |n: &str| work.path().join(n).to_string_lossy().into_owned();
+    let ps_md = browser()
+        .get(format!("{}/ps/metadata", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    std::fs::write(w("ps-metadata.xml"), &ps_md).unwrap();
+    let md_cert = p256().files.cert_pem.to_string_lossy().into_owned();
+    let (key, cert) = (
+        rsa().files.key_pem.to_string_lossy().into_owned(),
+        rsa().files.cert_pem.to_string_lossy().into_owned(),
+    );
+    let common = |cmd: &'static str| -> Vec<String> {
+        [
+            cmd,
+            "--metadata",
+            &w("ps-metadata.xml"),
+            "--metadata-cert",
+            &md_cert,
+            "--key",
+            &key,
+            "--cert",
+            &cert,
+            "--entity-id",
+            &entity,
+            "--acs",
+            acs,
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect()
+    };
+    let mut args = common("make-request");
+    args.extend(
+        [
+            "--alg",
+            "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1",
+            "--out",
+            &w("request.xml"),
+        ]
+        .map(String::from),
+    );
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = crate::pysaml2::connector(&args_ref);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::common::stderr(&o));
+    let request_id = crate::pysaml2::json_str(&crate::common::stdout(&o), "id").unwrap();
+    let request = std::fs::read(w("request.xml")).unwrap();
+
+    use base64::Engine;
+    let r = browser()
+        .post(format!("{}/ps/sso", s.base))
+        .form(&[(
+            "SAMLRequest",
+            base64::engine::general_purpose::STANDARD.encode(&request),
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
+    let back = at_idporten(&s, &to_idp, "15838512329", "idporten-loa-high", "login").await;
+    let html = browser()
+        .get(local(&s, &back))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let flow = input(&html, "flow").expect("consent page").to_string();
+    let r = browser()
+        .post(format!("{}/ps/consent", s.base))
+        .form(&[("flow", flow.as_str()), ("action", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(&format!("action=\"{acs}\"")), "{page}");
+    let xml = base64::engine::general_purpose::STANDARD
+        .decode(input(&page, "SAMLResponse").unwrap())
+        .unwrap();
+    std::fs::write(w("response.xml"), &xml).unwrap();
+
+    let mut args = common("read-response");
+    args.extend(
+        [
+            "--response",
+            &w("response.xml"),
+            "--request-id",
+            &request_id,
+            "--fix-xsi-type",
+        ]
+        .map(String::from),
+    );
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = crate::pysaml2::connector(&args_ref);
+    let out = crate::common::stdout(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "pysaml2 refused the Response: {}",
+        crate::common::stderr(&o)
+    );
+    assert!(
+        out.contains("\"PersonIdentifier\": [\"NO/DE/15838512329\"]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"FamilyName\": [\"Blomst\"]") || out.contains("Blomst"),
+        "{out}"
+    );
+    assert!(out.contains("http://eidas.europa.eu/LoA/high"), "{out}");
+    assert!(
+        out.contains("\"assertion_signed\": true") && out.contains("\"response_signed\": true"),
+        "{out}"
+    );
 }

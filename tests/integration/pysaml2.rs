@@ -33,7 +33,7 @@ fn p(path: &Path) -> String {
 
 /// tests/interop/pysaml2_connector.py with the test venv (scripts/setup-test-env.sh). Without
 /// the venv these tests fail rather than silently skip.
-fn connector(args: &[&str]) -> Output {
+pub fn connector(args: &[&str]) -> Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("EIDAS_TEST_PYTHON")
         .map(PathBuf::from)
@@ -163,7 +163,7 @@ impl Node {
 
 /// The string value of `"key": "..."` in flat JSON printed by the Python peer (no escapes in the
 /// values we read).
-fn json_str(json: &str, key: &str) -> Option<String> {
+pub fn json_str(json: &str, key: &str) -> Option<String> {
     let start = json.find(&format!("\"{key}\": \""))? + key.len() + 5;
     let end = json[start..].find('"')?;
     Some(json[start..start + end].to_string())
