@@ -213,10 +213,24 @@ fn default_skew() -> i64 {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegisterSettings {
-    /// `synthetic` (a TOML file of test persons) or `none`. The Folkeregisteret client is not
-    /// built yet.
+    /// `folkeregisteret`, `synthetic` (a TOML file of test persons) or `none`.
     pub kind: String,
+    /// The synthetic register file.
     pub path: Option<PathBuf>,
+    /// Folkeregisteret: base URL and package path.
+    pub base_url: String,
+    pub package: String,
+    /// Maskinporten: issuer (the grant's audience), token endpoint, our client, the scope.
+    pub maskinporten_issuer: String,
+    pub maskinporten_token_url: String,
+    pub client_id: Option<String>,
+    pub scope: String,
+    /// The key the Maskinporten grant is signed with, and its registered `kid`.
+    pub client_key: Option<PathBuf>,
+    pub client_key_id: Option<String>,
+    pub timeout_seconds: u64,
+    /// Plain http to loopback (tests only).
+    pub allow_loopback_http: bool,
 }
 
 impl Default for RegisterSettings {
@@ -224,6 +238,16 @@ impl Default for RegisterSettings {
         RegisterSettings {
             kind: "none".into(),
             path: None,
+            base_url: "https://folkeregisteret.api.skatteetaten.no".into(),
+            package: "folkeregisteret/offentlig-med-hjemmel".into(),
+            maskinporten_issuer: "https://maskinporten.no/".into(),
+            maskinporten_token_url: "https://maskinporten.no/token".into(),
+            client_id: None,
+            scope: "folkeregister:deling/offentligmedhjemmel".into(),
+            client_key: None,
+            client_key_id: None,
+            timeout_seconds: 5,
+            allow_loopback_http: false,
         }
     }
 }
@@ -501,8 +525,42 @@ impl Config {
                     .map_err(|e| ConfigError::Invalid(format!("[register] {e}")))?;
                 Ok(Some(std::sync::Arc::new(r)))
             }
+            "folkeregisteret" => {
+                let r = &self.register;
+                let need = |what: &str| {
+                    ConfigError::Invalid(format!("[register] folkeregisteret needs {what}"))
+                };
+                let client_id = r.client_id.clone().ok_or_else(|| need("client_id"))?;
+                let key_path = r.client_key.as_ref().ok_or_else(|| need("client_key"))?;
+                let auth =
+                    crate::oidc::client::ClientAuth::private_key_jwt(&self.read(key_path)?, None)
+                        .map_err(|e| ConfigError::Invalid(format!("[register] client_key: {e}")))?;
+                let crate::oidc::client::ClientAuth::PrivateKeyJwt { key, alg, .. } = auth else {
+                    return Err(need("a signing key"));
+                };
+                let settings = crate::register::FolkeregisteretSettings {
+                    base_url: r.base_url.clone(),
+                    package: r.package.clone(),
+                    maskinporten_issuer: r.maskinporten_issuer.clone(),
+                    maskinporten_token_url: r.maskinporten_token_url.clone(),
+                    client_id,
+                    scope: r.scope.clone(),
+                    key,
+                    alg,
+                    kid: r.client_key_id.clone(),
+                    timeout: std::time::Duration::from_secs(r.timeout_seconds.max(1)),
+                    allow_loopback_http: r.allow_loopback_http,
+                };
+                let f = crate::register::Folkeregisteret::new(
+                    settings,
+                    std::sync::Arc::new(crate::clock::SystemClock),
+                    &self.tls_roots()?,
+                )
+                .map_err(|e| ConfigError::Invalid(format!("[register] {e}")))?;
+                Ok(Some(std::sync::Arc::new(f)))
+            }
             other => Err(ConfigError::Invalid(format!(
-                "[register] kind {other:?}: use synthetic or none (the Folkeregisteret client is not built yet)"
+                "[register] kind {other:?}: use folkeregisteret, synthetic or none"
             ))),
         }
     }

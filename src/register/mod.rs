@@ -9,6 +9,7 @@
 //! part=foedsel`). This layer must not know SAML, OIDC or HTTP handlers, and must not log
 //! personal data: [`Person`] and [`IdentityNumber`] hide their content from `Debug`.
 
+mod folkeregisteret;
 mod identity_number;
 mod pseudonym;
 mod synthetic;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use time::Date;
 
+pub use self::folkeregisteret::{Folkeregisteret, FolkeregisteretSettings, parse_person};
 pub use self::identity_number::{IdentityNumber, IdentityNumberError, Kind};
 pub use self::pseudonym::{
     IdentifierMode, MIN_SECRET_BYTES, PseudonymError, PseudonymKey, key_version_of,

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod config_metadata;
 mod encryption;
+mod folkeregisteret;
 mod interop;
 mod metadata_fetch;
 mod oidc;
