@@ -5,6 +5,7 @@
 //! receives AuthnRequests (refusals answered; an accepted request stops where ID-porten would
 //! come next). `/ps/callback`, `/connector/acs` and the OpenID provider come with their issues.
 
+mod i18n;
 mod ps;
 
 use crate::clock::Clock;

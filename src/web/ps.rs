@@ -4,6 +4,7 @@
 //! SAML error Response posted to the Connector's ACS from its metadata, or — for an accepted
 //! request — the next step of the flow.
 
+use super::i18n::{self, Lang};
 use super::{AppState, Shared};
 use crate::light::Failure;
 use crate::oidc::client::{Callback, OidcError};
@@ -22,12 +23,17 @@ fn correlation_id() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn page(status: StatusCode, title: &str, body: &str, correlation: &str) -> Response {
+/// An error page in the person's language: a title, what happened, and the reference that ties
+/// it to our log line.
+fn page(status: StatusCode, lang: Lang, title: &str, body: &str, correlation: &str) -> Response {
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-<body><main><h1>{t}</h1><p>{b}</p><p>Reference: <code>{c}</code></p></main></body></html>\n",
-        t = text(title),
-        b = text(body),
+        "<!DOCTYPE html>\n<html lang=\"{l}\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title></head>\
+<body><main><h1>{t}</h1><p>{b}</p><p>{r}: <code>{c}</code></p></main></body></html>\n",
+        l = lang.code(),
+        t = text(&i18n::t(lang, title, &[])),
+        b = text(&i18n::t(lang, body, &[])),
+        r = text(&i18n::t(lang, "reference", &[])),
         c = text(correlation)
     );
     (
@@ -42,12 +48,14 @@ fn page(status: StatusCode, title: &str, body: &str, correlation: &str) -> Respo
 fn post_error(
     state: &AppState,
     s: &crate::proxy_service::SamlRefusal,
+    lang: Lang,
     correlation: &str,
 ) -> Response {
     post_error_with(
         state,
         s,
         "The request was refused by the Norwegian eIDAS Proxy-Service.",
+        lang,
         correlation,
     )
 }
@@ -56,6 +64,7 @@ fn post_error_with(
     state: &AppState,
     s: &crate::proxy_service::SamlRefusal,
     message: &str,
+    lang: Lang,
     correlation: &str,
 ) -> Response {
     let now = state.clock.now();
@@ -75,8 +84,9 @@ fn post_error_with(
             tracing::error!(correlation, error = %e, "cannot sign the SAML error Response");
             return page(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "The login could not be completed.",
+                lang,
+                "error-title",
+                "error-body",
                 correlation,
             );
         }
@@ -103,13 +113,14 @@ fn post_to_acs(acs_url: &str, xml: &str, relay_state: Option<&str>) -> Response 
     r
 }
 
-async fn handle(state: Shared, incoming: Incoming, locale: Option<&'static str>) -> Response {
+async fn handle(state: Shared, incoming: Incoming, lang: Lang) -> Response {
     let correlation = correlation_id();
     let Some(rt) = &state.ps_runtime else {
         return page(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Not available",
-            "The Proxy-Service is not configured.",
+            lang,
+            "not-available-title",
+            "not-available-body",
             &correlation,
         );
     };
@@ -125,20 +136,21 @@ async fn handle(state: Shared, incoming: Incoming, locale: Option<&'static str>)
     match outcome {
         Ok(accepted) => {
             tracing::info!(correlation, connector = %accepted.connector.entity.entity_id, binding = accepted.binding, "AuthnRequest accepted");
-            to_idporten(&state, rt, &accepted, locale, &correlation).await
+            to_idporten(&state, rt, &accepted, lang, &correlation).await
         }
         Err(Refusal::Local { rule, detail }) => {
             tracing::warn!(correlation, rule, detail = %detail, "AuthnRequest refused locally");
             page(
                 StatusCode::BAD_REQUEST,
-                "The login request could not be accepted",
-                "The request from the foreign service could not be verified, so the login cannot continue. Go back to the service and try again; if it happens again, give the reference below to the service's support.",
+                lang,
+                "request-refused-title",
+                "request-refused-body",
                 &correlation,
             )
         }
         Err(Refusal::Saml(s)) => {
             tracing::warn!(correlation, rule = s.rule, detail = %s.detail, acs = %s.acs_url, "AuthnRequest refused with a SAML error");
-            post_error(&state, &s, &correlation)
+            post_error(&state, &s, lang, &correlation)
         }
     }
 }
@@ -157,13 +169,15 @@ pub(super) async fn sso_post(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let lang = Lang::from_headers(&headers);
     let form: SsoForm = match serde_urlencoded::from_bytes(&body) {
         Ok(f) => f,
         Err(_) => {
             return page(
                 StatusCode::BAD_REQUEST,
-                "The login request could not be accepted",
-                "The request is not a form.",
+                lang,
+                "request-refused-title",
+                "request-not-form",
                 &correlation_id(),
             );
         }
@@ -171,8 +185,9 @@ pub(super) async fn sso_post(
     let Some(saml_request) = form.saml_request else {
         return page(
             StatusCode::BAD_REQUEST,
-            "The login request could not be accepted",
-            "No SAMLRequest in the form.",
+            lang,
+            "request-refused-title",
+            "request-no-saml",
             &correlation_id(),
         );
     };
@@ -182,7 +197,7 @@ pub(super) async fn sso_post(
             saml_request,
             relay_state: form.relay_state,
         },
-        ui_locale(&headers),
+        lang,
     )
     .await
 }
@@ -193,12 +208,14 @@ pub(super) async fn sso_redirect(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let lang = Lang::from_headers(&headers);
     match query {
-        Some(q) => handle(state, Incoming::Redirect { query: q }, ui_locale(&headers)).await,
+        Some(q) => handle(state, Incoming::Redirect { query: q }, lang).await,
         None => page(
             StatusCode::BAD_REQUEST,
-            "The login request could not be accepted",
-            "No SAMLRequest in the address.",
+            lang,
+            "request-refused-title",
+            "request-no-saml",
             &correlation_id(),
         ),
     }
@@ -215,26 +232,6 @@ mod tests {
     }
 }
 
-/// ID-porten's `ui_locales` from the browser's first acceptable language.
-fn ui_locale(headers: &HeaderMap) -> Option<&'static str> {
-    let v = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
-    v.split(',')
-        .map(|t| {
-            t.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .find_map(|t| match t.split('-').next().unwrap_or("") {
-            "nb" | "no" => Some("nb"),
-            "nn" => Some("nn"),
-            "se" => Some("se"),
-            "en" => Some("en"),
-            _ => None,
-        })
-}
-
 const FLOW_PREFIX: &str = "ps-flow:";
 const CONSENT_PREFIX: &str = "ps-consent:";
 
@@ -244,6 +241,7 @@ fn fail_to_connector(
     flow: &PendingFlow,
     failure: Failure,
     reason: &str,
+    lang: Lang,
     correlation: &str,
 ) -> Response {
     let (code, sub, message) = crate::proxy_service::response::failure_status(failure);
@@ -257,14 +255,14 @@ fn fail_to_connector(
         status: code,
         sub_status: Some(sub),
     };
-    post_error_with(state, &refusal, message, correlation)
+    post_error_with(state, &refusal, message, lang, correlation)
 }
 
 async fn to_idporten(
     state: &AppState,
     rt: &super::PsRuntime,
     accepted: &Accepted,
-    locale: Option<&str>,
+    lang: Lang,
     correlation: &str,
 ) -> Response {
     let provisional = PendingFlow::new(
@@ -281,6 +279,7 @@ async fn to_idporten(
             &provisional,
             Failure::Internal,
             "[idporten] is not configured",
+            lang,
             correlation,
         );
     };
@@ -290,17 +289,18 @@ async fn to_idporten(
             &provisional,
             Failure::LoaNotMet,
             "no LoA",
+            lang,
             correlation,
         );
     };
-    let started = match client.start(&requested, locale).await {
+    let started = match client.start(&requested, Some(lang.code())).await {
         Ok(s) => s,
         Err(e) => {
             let f = match e {
                 OidcError::Acr(_) => Failure::LoaNotMet,
                 _ => Failure::Internal,
             };
-            return fail_to_connector(state, &provisional, f, &e.to_string(), correlation);
+            return fail_to_connector(state, &provisional, f, &e.to_string(), lang, correlation);
         }
     };
     let flow = PendingFlow {
@@ -309,7 +309,14 @@ async fn to_idporten(
     };
     let key = format!("{FLOW_PREFIX}{}", flow.login.state);
     if let Err(e) = rt.store.put(&key, &flow.to_bytes(), FLOW_TTL).await {
-        return fail_to_connector(state, &flow, Failure::Internal, &e.to_string(), correlation);
+        return fail_to_connector(
+            state,
+            &flow,
+            Failure::Internal,
+            &e.to_string(),
+            lang,
+            correlation,
+        );
     }
     tracing::info!(correlation, "sent to ID-porten");
     (
@@ -319,23 +326,29 @@ async fn to_idporten(
         .into_response()
 }
 
-fn flow_gone(correlation: &str) -> Response {
+fn flow_gone(lang: Lang, correlation: &str) -> Response {
     page(
         StatusCode::BAD_REQUEST,
-        "The login has expired",
-        "This login is unknown, already finished or too old. Go back to the service and start again.",
+        lang,
+        "expired-title",
+        "expired-body",
         correlation,
     )
 }
 
 /// `/ps/callback`: the person is back from ID-porten.
-pub(super) async fn callback(State(state): State<Shared>, Query(cb): Query<Callback>) -> Response {
+pub(super) async fn callback(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(cb): Query<Callback>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
     let correlation = correlation_id();
     let Some(rt) = &state.ps_runtime else {
-        return flow_gone(&correlation);
+        return flow_gone(lang, &correlation);
     };
     let (Some(client), Some(s)) = (&rt.idporten, cb.state.as_deref()) else {
-        return flow_gone(&correlation);
+        return flow_gone(lang, &correlation);
     };
     if s.is_empty()
         || s.len() > 64
@@ -343,27 +356,35 @@ pub(super) async fn callback(State(state): State<Shared>, Query(cb): Query<Callb
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return flow_gone(&correlation);
+        return flow_gone(lang, &correlation);
     }
     // Taken, not read: a second arrival with the same state finds nothing.
     let flow = match rt.store.take(&format!("{FLOW_PREFIX}{s}")).await {
         Ok(Some(b)) => match PendingFlow::from_bytes(&b) {
             Some(f) => f,
-            None => return flow_gone(&correlation),
+            None => return flow_gone(lang, &correlation),
         },
-        Ok(None) => return flow_gone(&correlation),
+        Ok(None) => return flow_gone(lang, &correlation),
         Err(e) => {
             tracing::error!(correlation, error = %e, "store unavailable");
             return page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Something went wrong",
-                "The login could not be completed. Try again in a while.",
+                lang,
+                "error-title",
+                "error-body",
                 &correlation,
             );
         }
     };
     let Some(requested) = flow.requested_loa() else {
-        return fail_to_connector(&state, &flow, Failure::Internal, "stored LoA", &correlation);
+        return fail_to_connector(
+            &state,
+            &flow,
+            Failure::Internal,
+            "stored LoA",
+            lang,
+            &correlation,
+        );
     };
     let login = match client.finish(&flow.login, &cb, &requested).await {
         Ok(l) => l,
@@ -374,7 +395,7 @@ pub(super) async fn callback(State(state): State<Shared>, Query(cb): Query<Callb
                 OidcError::Unavailable { .. } | OidcError::Config(_) => Failure::Internal,
                 _ => Failure::AuthnFailed,
             };
-            return fail_to_connector(&state, &flow, f, &e.to_string(), &correlation);
+            return fail_to_connector(&state, &flow, f, &e.to_string(), lang, &correlation);
         }
     };
     let Some(register) = &rt.register else {
@@ -383,6 +404,7 @@ pub(super) async fn callback(State(state): State<Shared>, Query(cb): Query<Callb
             &flow,
             Failure::Internal,
             "no population register configured",
+            lang,
             &correlation,
         );
     };
@@ -398,11 +420,13 @@ pub(super) async fn callback(State(state): State<Shared>, Query(cb): Query<Callb
     .await
     {
         Ok(w) => w,
-        Err(e) => return fail_to_connector(&state, &flow, e.failure, &e.reason, &correlation),
+        Err(e) => {
+            return fail_to_connector(&state, &flow, e.failure, &e.reason, lang, &correlation);
+        }
     };
     tracing::info!(correlation, loa = %who.loa.as_uri(), "authenticated at ID-porten");
     if !rt.consent {
-        return send_success(&state, rt, &flow, &who, &correlation).await;
+        return send_success(&state, rt, &flow, &who, lang, &correlation).await;
     }
     let id = crate::oidc::one_time_value();
     let flow = PendingFlow {
@@ -419,19 +443,32 @@ pub(super) async fn callback(State(state): State<Shared>, Query(cb): Query<Callb
             &flow,
             Failure::Internal,
             &e.to_string(),
+            lang,
             &correlation,
         );
     }
-    consent_page(&flow, &who, &id)
+    consent_page(&flow, &who, &id, lang)
 }
 
-fn friendly(name: &str) -> &str {
-    crate::eidas::attributes::by_name(name)
+/// The attribute's label in `lang`: the eIDAS FriendlyName's message, else the FriendlyName.
+fn label(lang: Lang, name: &str) -> String {
+    let friendly = crate::eidas::attributes::by_name(name)
         .map(|d| d.friendly_name)
-        .unwrap_or(name)
+        .unwrap_or(name);
+    let id = format!("attr-{friendly}");
+    if i18n::has(lang, &id) {
+        i18n::t(lang, &id, &[])
+    } else {
+        friendly.to_string()
+    }
 }
 
-fn consent_page(flow: &PendingFlow, who: &crate::light::Authenticated, id: &str) -> Response {
+fn consent_page(
+    flow: &PendingFlow,
+    who: &crate::light::Authenticated,
+    id: &str,
+    lang: Lang,
+) -> Response {
     use crate::xml::write::attr;
     let rows: String = who
         .attributes
@@ -439,27 +476,35 @@ fn consent_page(flow: &PendingFlow, who: &crate::light::Authenticated, id: &str)
         .map(|a| {
             format!(
                 "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
-                text(friendly(&a.name)),
+                text(&label(lang, &a.name)),
                 text(&a.values.join(", "))
             )
         })
         .collect();
-    let service = flow
-        .service_name
-        .as_deref()
-        .map(|s| format!(" for <strong>{}</strong>", text(s)))
-        .unwrap_or_default();
+    let country = flow.connector_country.as_str();
+    let intro = match flow.service_name.as_deref() {
+        Some(service) => i18n::t(
+            lang,
+            "consent-intro-service",
+            &[("country", country), ("service", service)],
+        ),
+        None => i18n::t(lang, "consent-intro", &[("country", country)]),
+    };
+    let title = i18n::t(lang, "consent-title", &[]);
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Send your details?</title></head>\
-<body><main><h1>Send your details?</h1>\
-<p>A service in <strong>{country}</strong>{service} asks for these details about you, to log you in:</p>\
-<table><tbody>{rows}</tbody></table><p>Level of assurance: {loa}</p>\
+        "<!DOCTYPE html>\n<html lang=\"{l}\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head>\
+<body><main><h1>{title}</h1><p>{intro}</p>\
+<table><tbody>{rows}</tbody></table><p>{loa}</p>\
 <form method=\"post\" action=\"/ps/consent\"><input type=\"hidden\" name=\"flow\" value=\"{id}\">\
-<button type=\"submit\" name=\"action\" value=\"approve\">Send</button> \
-<button type=\"submit\" name=\"action\" value=\"cancel\">Cancel</button></form></main></body></html>\n",
-        country = text(&flow.connector_country),
-        loa = text(who.loa.as_uri()),
+<button type=\"submit\" name=\"action\" value=\"approve\">{send}</button> \
+<button type=\"submit\" name=\"action\" value=\"cancel\">{cancel}</button></form></main></body></html>\n",
+        l = lang.code(),
+        title = text(&title),
+        intro = text(&intro),
+        loa = text(&i18n::t(lang, "consent-loa", &[("loa", who.loa.as_uri())])),
+        send = text(&i18n::t(lang, "consent-send", &[])),
+        cancel = text(&i18n::t(lang, "consent-cancel", &[])),
         id = attr(id),
     );
     (
@@ -480,20 +525,25 @@ pub(super) struct ConsentForm {
 }
 
 /// `/ps/consent`: the person's answer.
-pub(super) async fn consent(State(state): State<Shared>, Form(f): Form<ConsentForm>) -> Response {
+pub(super) async fn consent(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<ConsentForm>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
     let correlation = correlation_id();
     let Some(rt) = &state.ps_runtime else {
-        return flow_gone(&correlation);
+        return flow_gone(lang, &correlation);
     };
     if f.flow.len() > 64 {
-        return flow_gone(&correlation);
+        return flow_gone(lang, &correlation);
     }
     let flow = match rt.store.take(&format!("{CONSENT_PREFIX}{}", f.flow)).await {
         Ok(Some(b)) => PendingFlow::from_bytes(&b),
         _ => None,
     };
     let Some(flow) = flow else {
-        return flow_gone(&correlation);
+        return flow_gone(lang, &correlation);
     };
     if f.action != "approve" {
         return fail_to_connector(
@@ -501,6 +551,7 @@ pub(super) async fn consent(State(state): State<Shared>, Form(f): Form<ConsentFo
             &flow,
             Failure::Cancelled,
             "the person declined to send the details",
+            lang,
             &correlation,
         );
     }
@@ -510,10 +561,11 @@ pub(super) async fn consent(State(state): State<Shared>, Form(f): Form<ConsentFo
             &flow,
             Failure::Internal,
             "stored identity",
+            lang,
             &correlation,
         );
     };
-    send_success(&state, rt, &flow, &who, &correlation).await
+    send_success(&state, rt, &flow, &who, lang, &correlation).await
 }
 
 async fn send_success(
@@ -521,12 +573,20 @@ async fn send_success(
     rt: &super::PsRuntime,
     flow: &PendingFlow,
     who: &crate::light::Authenticated,
+    lang: Lang,
     correlation: &str,
 ) -> Response {
     let connector = match rt.peers.get(&flow.connector).await {
         Ok(c) => c,
         Err(e) => {
-            return fail_to_connector(state, flow, Failure::Internal, &e.to_string(), correlation);
+            return fail_to_connector(
+                state,
+                flow,
+                Failure::Internal,
+                &e.to_string(),
+                lang,
+                correlation,
+            );
         }
     };
     let request = flow.request();
@@ -547,6 +607,13 @@ async fn send_success(
             tracing::info!(correlation, connector = %flow.connector, "Response sent");
             post_to_acs(&flow.acs_url, &xml, flow.relay_state.as_deref())
         }
-        Err(e) => fail_to_connector(state, flow, Failure::Internal, &e.to_string(), correlation),
+        Err(e) => fail_to_connector(
+            state,
+            flow,
+            Failure::Internal,
+            &e.to_string(),
+            lang,
+            correlation,
+        ),
     }
 }

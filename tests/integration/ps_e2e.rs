@@ -306,15 +306,20 @@ async fn whole_flow(o: Options, binding: Binding, loa: &str, acr: &str) -> (Setu
         back.starts_with(&format!("{PUBLIC}/ps/callback?")),
         "{back}"
     );
-    let r = browser().get(local(&s, &back)).send().await.unwrap();
+    let r = browser()
+        .get(local(&s, &back))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
     let r = if consent {
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["cache-control"], "no-store");
         let html = r.text().await.unwrap();
         assert!(html.contains("Send your details?"), "{html}");
         assert!(
-            html.contains("<strong>SE</strong>"),
-            "names the receiving country"
+            html.contains("A service in SE asks for these details"),
+            "names the receiving country: {html}"
         );
         assert!(
             html.contains("Blomst") && html.contains("1985-03-15"),
@@ -550,8 +555,29 @@ async fn a_forged_or_unknown_callback_gets_a_local_page() {
         assert_eq!(r.status(), 400, "{q}");
         let html = r.text().await.unwrap();
         assert!(
-            html.contains("The login has expired") && !html.contains("SAMLResponse"),
-            "{q}"
+            html.contains("Innloggingen er utløpt") && !html.contains("SAMLResponse"),
+            "bokmål by default, {q}: {html}"
+        );
+    }
+    // In the browser's language where we have it.
+    for (accept, title) in [
+        ("en-GB,en;q=0.9", "The login has expired"),
+        ("nn", "Innlogginga har gått ut"),
+        ("se-NO", "Sisačáliheapmi lea nohkan"),
+    ] {
+        let html = browser()
+            .get(format!("{}/ps/callback?state=x", s.base))
+            .header("accept-language", accept)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(title), "{accept}: {html}");
+        assert!(
+            html.contains(&format!("<html lang=\"{}\"", &accept[..2])),
+            "{html}"
         );
     }
 }

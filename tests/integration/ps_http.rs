@@ -165,7 +165,8 @@ async fn an_unverifiable_request_gets_a_local_page_and_nothing_is_sent() {
     assert_eq!(r.status(), 400);
     let body = r.text().await.unwrap();
     assert!(
-        body.contains("Reference: <code>") && !body.contains("SAMLResponse") && !body.contains(ACS)
+        body.contains("Referanse: <code>") && !body.contains("SAMLResponse") && !body.contains(ACS),
+        "a bokmål page by default: {body}"
     );
     assert_eq!(
         post_form(&n, "not a form at all %%%".into()).await.status(),

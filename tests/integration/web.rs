@@ -224,7 +224,11 @@ async fn the_demo_lets_a_person_log_in_to_the_xe_service_with_a_norwegian_test_e
         let callback = back.headers()["location"].to_str().unwrap().to_string();
         assert!(callback.starts_with(&format!("{base}/ps/callback?")));
         let consent = b.get(&callback).send().await.unwrap().text().await.unwrap();
-        assert!(consent.contains("Send your details?") && consent.contains("<strong>XE</strong>"));
+        assert!(
+            consent.contains("Sende opplysningene dine?")
+                && consent.contains("Tjenesten «XE demo service» i XE"),
+            "{consent}"
+        );
         let to_xe = b
             .post(format!("{base}{}", action(&consent)))
             .form(&[("flow", input(&consent, "flow")), ("action", "approve")])

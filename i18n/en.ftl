@@ -1,0 +1,22 @@
+# Pages a person sees at the Proxy-Service. English.
+reference = Reference
+request-refused-title = The login request could not be accepted
+request-refused-body = The request from the foreign service could not be verified, so the login cannot continue. Go back to the service and try again; if it happens again, give the reference below to the service's support.
+request-not-form = The request is not a form.
+request-no-saml = No SAMLRequest was found in the request.
+not-available-title = Not available
+not-available-body = The Proxy-Service is not configured.
+error-title = Something went wrong
+error-body = The login could not be completed. Try again in a while.
+expired-title = The login has expired
+expired-body = This login is unknown, already finished or too old. Go back to the service and start again.
+consent-title = Send your details?
+consent-intro = A service in { $country } asks for these details about you, to log you in:
+consent-intro-service = The service “{ $service }” in { $country } asks for these details about you, to log you in:
+consent-loa = Level of assurance: { $loa }
+consent-send = Send
+consent-cancel = Cancel
+attr-PersonIdentifier = Identifier
+attr-FamilyName = Family name
+attr-FirstName = Given names
+attr-DateOfBirth = Date of birth

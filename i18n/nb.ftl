@@ -1,0 +1,22 @@
+# Sider en person ser hos Proxy-Service. Bokmål.
+reference = Referanse
+request-refused-title = Innloggingsforespørselen kunne ikke godtas
+request-refused-body = Forespørselen fra den utenlandske tjenesten kunne ikke verifiseres, så innloggingen kan ikke fortsette. Gå tilbake til tjenesten og prøv igjen. Skjer det igjen, gi referansen nedenfor til tjenestens brukerstøtte.
+request-not-form = Forespørselen er ikke et skjema.
+request-no-saml = Fant ingen SAMLRequest i forespørselen.
+not-available-title = Ikke tilgjengelig
+not-available-body = Proxy-Service er ikke satt opp.
+error-title = Noe gikk galt
+error-body = Innloggingen kunne ikke fullføres. Prøv igjen om litt.
+expired-title = Innloggingen er utløpt
+expired-body = Denne innloggingen er ukjent, allerede fullført eller for gammel. Gå tilbake til tjenesten og start på nytt.
+consent-title = Sende opplysningene dine?
+consent-intro = En tjeneste i { $country } ber om disse opplysningene om deg for å logge deg inn:
+consent-intro-service = Tjenesten «{ $service }» i { $country } ber om disse opplysningene om deg for å logge deg inn:
+consent-loa = Sikkerhetsnivå: { $loa }
+consent-send = Send
+consent-cancel = Avbryt
+attr-PersonIdentifier = Identifikator
+attr-FamilyName = Etternavn
+attr-FirstName = Fornavn
+attr-DateOfBirth = Fødselsdato

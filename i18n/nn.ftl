@@ -1,0 +1,22 @@
+# Sider ein person ser hos Proxy-Service. Nynorsk.
+reference = Referanse
+request-refused-title = Innloggingsførespurnaden kunne ikkje godtakast
+request-refused-body = Førespurnaden frå den utanlandske tenesta kunne ikkje stadfestast, så innlogginga kan ikkje halde fram. Gå tilbake til tenesta og prøv igjen. Skjer det igjen, gi referansen nedanfor til brukarstøtta for tenesta.
+request-not-form = Førespurnaden er ikkje eit skjema.
+request-no-saml = Fann ingen SAMLRequest i førespurnaden.
+not-available-title = Ikkje tilgjengeleg
+not-available-body = Proxy-Service er ikkje sett opp.
+error-title = Noko gjekk gale
+error-body = Innlogginga kunne ikkje fullførast. Prøv igjen om litt.
+expired-title = Innlogginga har gått ut
+expired-body = Denne innlogginga er ukjend, allereie fullført eller for gammal. Gå tilbake til tenesta og start på nytt.
+consent-title = Sende opplysningane dine?
+consent-intro = Ei teneste i { $country } ber om desse opplysningane om deg for å logge deg inn:
+consent-intro-service = Tenesta «{ $service }» i { $country } ber om desse opplysningane om deg for å logge deg inn:
+consent-loa = Tryggleiksnivå: { $loa }
+consent-send = Send
+consent-cancel = Avbryt
+attr-PersonIdentifier = Identifikator
+attr-FamilyName = Etternamn
+attr-FirstName = Førenamn
+attr-DateOfBirth = Fødselsdato
