@@ -210,3 +210,68 @@ fn peers_load_their_trust_anchors_and_bad_peers_are_refused() {
     let c = eidas_node::config::Config::load(&config).unwrap();
     assert!(c.peers().unwrap_err().to_string().contains("missing.pem"));
 }
+
+/// `[idporten]`, `[register]` and the identifier settings: each mistake an operator can make is
+/// refused with a message naming the setting, before the node serves anything.
+#[test]
+fn refuses_bad_idporten_register_and_identifier_settings() {
+    use eidas_node::clock::SystemClock;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path());
+    let example = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(dir.path().join("short.key"), "AAEC").unwrap();
+    let idp = "[idporten]\nissuer = \"https://test.idporten.no\"\nclient_id = \"c\"\n";
+    let cases: Vec<(String, &str)> = vec![
+        (format!("{idp}"), "private_key_jwt needs client_key"),
+        (format!("{idp}client_auth = \"client_secret_basic\"\n"), "needs client_secret_file"),
+        (format!("{idp}client_auth = \"magic\"\n"), "client_auth \"magic\""),
+        (
+            format!("{idp}client_key = \"keys/signing/cert.pem\"\n"),
+            "[idporten] client_key",
+        ),
+        (
+            "[idporten]\nissuer = \"http://idporten.example\"\nclient_id = \"c\"\nclient_auth = \"client_secret_post\"\nclient_secret_file = \"short.key\"\nallow_loopback_http = true\n".into(),
+            "not loopback",
+        ),
+        ("[register]\nkind = \"ldap\"\n".into(), "kind \"ldap\""),
+        ("[register]\nkind = \"synthetic\"\n".into(), "needs path"),
+        ("[register]\nkind = \"folkeregisteret\"\n".into(), "needs client_id"),
+        (
+            "[register]\nkind = \"folkeregisteret\"\nclient_id = \"x\"\n".into(),
+            "needs client_key",
+        ),
+    ];
+    for (snippet, expect) in cases {
+        std::fs::write(&config, format!("{example}\n{snippet}")).unwrap();
+        let c = eidas_node::config::Config::load(&config).expect("parses");
+        let e = match (
+            c.idporten_client(Arc::new(SystemClock)),
+            c.population_register(),
+        ) {
+            (Err(e), _) | (_, Err(e)) => e.to_string(),
+            _ => panic!("accepted: {snippet}"),
+        };
+        assert!(e.contains(expect), "{snippet}: {e}");
+    }
+    for (setting, expect) in [
+        ("identifier = \"email\"\n", "identifier \"email\""),
+        ("identifier = \"pseudonym\"\n", "needs pseudonym_key_file"),
+        (
+            "identifier = \"pseudonym\"\npseudonym_key_file = \"short.key\"\n",
+            "pseudonym key",
+        ),
+    ] {
+        let text = example.replace("[proxy_service]\n", &format!("[proxy_service]\n{setting}"));
+        std::fs::write(&config, text).unwrap();
+        let c = eidas_node::config::Config::load(&config).expect("parses");
+        let e = c.identifier_mode().unwrap_err().to_string();
+        assert!(e.contains(expect), "{setting}: {e}");
+    }
+    // An unknown key anywhere is refused at load.
+    std::fs::write(&config, format!("{example}\n{idp}colour = \"blue\"\n")).unwrap();
+    let e = eidas_node::config::Config::load(&config)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("colour"), "{e}");
+}
