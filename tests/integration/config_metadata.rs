@@ -223,7 +223,7 @@ fn refuses_bad_idporten_register_and_identifier_settings() {
     std::fs::write(dir.path().join("short.key"), "AAEC").unwrap();
     let idp = "[idporten]\nissuer = \"https://test.idporten.no\"\nclient_id = \"c\"\n";
     let cases: Vec<(String, &str)> = vec![
-        (format!("{idp}"), "private_key_jwt needs client_key"),
+        (idp.to_string(), "private_key_jwt needs client_key"),
         (format!("{idp}client_auth = \"client_secret_basic\"\n"), "needs client_secret_file"),
         (format!("{idp}client_auth = \"magic\"\n"), "client_auth \"magic\""),
         (
