@@ -300,6 +300,9 @@ impl IdPortenClient {
             ("code_challenge", pkce.challenge.clone()),
             ("code_challenge_method", "S256".into()),
             ("response_mode", "query".into()),
+            // eIDAS requests carry ForceAuthn="true" (a mandatory rule): the person
+            // authenticates afresh, never from an existing ID-porten session.
+            ("prompt", "login".into()),
         ];
         if let Some(l) = ui_locales {
             params.push(("ui_locales", l.to_string()));

@@ -420,3 +420,39 @@ async fn a_discovery_document_naming_another_issuer_is_refused() {
     let e = c.discovery().await.unwrap_err();
     assert!(e.to_string().contains("names issuer"), "{e}");
 }
+
+#[tokio::test]
+async fn without_par_every_parameter_is_in_the_redirect_and_login_is_forced() {
+    let p = provider().await;
+    let mut s = settings(
+        &p,
+        ClientAuth::ClientSecretPost("s3cr:t &x".into()),
+        "secret client",
+    );
+    s.par = false;
+    let c = IdPortenClient::new(s, Arc::new(SystemClock), &[]).unwrap();
+    let high = RequestedAuthnContext::minimum(Level::High);
+    let started = c.start(&high, Some("se")).await.unwrap();
+    let query: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(started.redirect.split_once('?').unwrap().1).unwrap();
+    let q = |k: &str| query.get(k).map(String::as_str);
+    assert_eq!(q("response_type"), Some("code"));
+    assert_eq!(q("client_id"), Some("secret client"));
+    assert_eq!(q("redirect_uri"), Some(REDIRECT));
+    assert_eq!(q("acr_values"), Some("idporten-loa-high"));
+    assert_eq!(q("code_challenge_method"), Some("S256"));
+    assert_eq!(q("prompt"), Some("login"), "ForceAuthn: no silent SSO");
+    assert_eq!(q("ui_locales"), Some("se"));
+    assert_eq!(q("state"), Some(started.pending.state.as_str()));
+    assert_eq!(q("nonce"), Some(started.pending.nonce.as_str()));
+    assert_eq!(
+        q("code_challenge").map(str::to_string),
+        Some(
+            eidas_node::oidc::Pkce::from_verifier(started.pending.code_verifier.clone()).challenge
+        )
+    );
+    assert!(
+        !started.redirect.contains("client_secret"),
+        "no secret in a URL"
+    );
+}
