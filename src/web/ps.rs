@@ -463,6 +463,16 @@ fn label(lang: Lang, name: &str) -> String {
     }
 }
 
+/// A level as a person reads it ("høyt"), the URI for anything else.
+fn loa_name(lang: Lang, loa: &crate::eidas::loa::LevelOfAssurance) -> String {
+    use crate::eidas::loa::{Level, LevelOfAssurance};
+    match loa {
+        LevelOfAssurance::Notified(Level::Substantial) => i18n::t(lang, "loa-substantial", &[]),
+        LevelOfAssurance::Notified(Level::High) => i18n::t(lang, "loa-high", &[]),
+        other => other.as_uri().to_string(),
+    }
+}
+
 fn consent_page(
     flow: &PendingFlow,
     who: &crate::light::Authenticated,
@@ -502,7 +512,11 @@ fn consent_page(
         l = lang.code(),
         title = text(&title),
         intro = text(&intro),
-        loa = text(&i18n::t(lang, "consent-loa", &[("loa", who.loa.as_uri())])),
+        loa = text(&i18n::t(
+            lang,
+            "consent-loa",
+            &[("loa", &loa_name(lang, &who.loa))]
+        )),
         send = text(&i18n::t(lang, "consent-send", &[])),
         cancel = text(&i18n::t(lang, "consent-cancel", &[])),
         id = attr(id),

@@ -317,6 +317,11 @@ async fn whole_flow(o: Options, binding: Binding, loa: &str, acr: &str) -> (Setu
         assert_eq!(r.headers()["cache-control"], "no-store");
         let html = r.text().await.unwrap();
         assert!(html.contains("Send your details?"), "{html}");
+        let level = loa.rsplit('/').next().unwrap();
+        assert!(
+            html.contains(&format!("Level of assurance: {level}")),
+            "the level in words: {html}"
+        );
         assert!(
             html.contains("A service in SE asks for these details"),
             "names the receiving country: {html}"
