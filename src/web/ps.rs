@@ -23,12 +23,29 @@ fn correlation_id() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// One small stylesheet for the person-facing pages: readable on a phone, large targets, clear
+/// focus, the primary action first. Inline (the CSP allows inline styles, nothing else).
+const STYLE: &str = "<style>\
+body{margin:0;font:1.0625rem/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1b1b1b;background:#f4f5f7}\
+main{max-width:36rem;margin:2rem auto;padding:1.5rem 1.75rem;background:#fff;border-radius:.5rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}\
+h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem}\
+table{border-collapse:collapse;width:100%;margin:1rem 0}\
+th,td{text-align:left;padding:.5rem .25rem;border-bottom:1px solid #e1e3e6;vertical-align:top}\
+th{font-weight:600;width:40%}\
+form{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1.25rem}\
+button{font:inherit;padding:.6rem 1.4rem;border-radius:.375rem;border:2px solid #1f42aa;cursor:pointer}\
+button[value=approve]{background:#1f42aa;color:#fff}\
+button[value=cancel]{background:#fff;color:#1f42aa}\
+button:focus-visible{outline:3px solid #f9c66b;outline-offset:2px}\
+code{font-size:.95em;background:#f0f1f3;padding:.1rem .3rem;border-radius:.25rem}\
+</style>";
+
 /// An error page in the person's language: a title, what happened, and the reference that ties
 /// it to our log line.
 fn page(status: StatusCode, lang: Lang, title: &str, body: &str, correlation: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"{l}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title></head>\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>{STYLE}</head>\
 <body><main><h1>{t}</h1><p>{b}</p><p>{r}: <code>{c}</code></p></main></body></html>\n",
         l = lang.code(),
         t = text(&i18n::t(lang, title, &[])),
@@ -503,7 +520,7 @@ fn consent_page(
     let title = i18n::t(lang, "consent-title", &[]);
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"{l}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head>\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>{STYLE}</head>\
 <body><main><h1>{title}</h1><p>{intro}</p>\
 <table><tbody>{rows}</tbody></table><p>{loa}</p>\
 <form method=\"post\" action=\"/ps/consent\"><input type=\"hidden\" name=\"flow\" value=\"{id}\">\
