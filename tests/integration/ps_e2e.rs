@@ -753,3 +753,148 @@ async fn pysaml2_as_the_foreign_connector_over_http() {
         "{out}"
     );
 }
+
+/// Over HTTP, a request that breaks a PS rule never reaches ID-porten: it gets a local page
+/// (requester not authenticated) or a signed SAML error posted to the ACS from metadata. (Each
+/// rule also fires on its own in-process, in eidas::rules and proxy_service tests.)
+#[tokio::test]
+async fn requests_breaking_ps_rules_never_reach_idporten() {
+    use eidas_node::saml::AuthnRequest;
+    let s = setup(Options::default()).await;
+    let now = OffsetDateTime::now_utc();
+    type Mutation = Box<dyn Fn(&mut AuthnRequest)>;
+    let cases: Vec<(&str, Mutation, bool)> = vec![
+        (
+            "PS-REQ-FORCEAUTHN",
+            Box::new(|r| r.force_authn = Some(false)),
+            true,
+        ),
+        (
+            "PS-REQ-ISPASSIVE",
+            Box::new(|r| r.is_passive = Some(true)),
+            true,
+        ),
+        (
+            "PS-REQ-DESTINATION",
+            Box::new(|r| r.destination = Some("https://elsewhere.example/ps/sso".into())),
+            true,
+        ),
+        (
+            "PS-REQ-ISSUE-INSTANT (expired)",
+            Box::new(move |r| {
+                r.issue_instant = Some(eidas_node::saml::format_instant(
+                    now - time::Duration::minutes(30),
+                ))
+            }),
+            true,
+        ),
+        (
+            "PS-REQ-LOA (none)",
+            Box::new(|r| r.requested_authn_context = None),
+            true,
+        ),
+        (
+            "PS-REQ-LOA (minimum with two)",
+            Box::new(|r| {
+                r.requested_authn_context.as_mut().unwrap().class_refs = vec![
+                    "http://eidas.europa.eu/LoA/substantial".into(),
+                    "http://eidas.europa.eu/LoA/high".into(),
+                ]
+            }),
+            true,
+        ),
+        (
+            "PS-REQ-NAMEID-FORMAT",
+            Box::new(|r| {
+                r.name_id_policy.as_mut().unwrap().format =
+                    Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into())
+            }),
+            true,
+        ),
+        (
+            "PS-REQ-SPTYPE",
+            Box::new(|r| r.extensions.as_mut().unwrap().sp_type = Some("commercial".into())),
+            true,
+        ),
+        (
+            "PS-REQ-MDS",
+            Box::new(|r| {
+                r.extensions
+                    .as_mut()
+                    .unwrap()
+                    .requested_attributes
+                    .as_mut()
+                    .unwrap()
+                    .retain(|a| !a.name.ends_with("DateOfBirth"))
+            }),
+            true,
+        ),
+        (
+            "PS-REQ-ACS (not in metadata)",
+            Box::new(|r| {
+                r.assertion_consumer_service_url = Some("https://attacker.example/acs".into())
+            }),
+            true,
+        ),
+        (
+            "PS-REQ-ISSUER (unknown)",
+            Box::new(|r| {
+                r.issuer.as_mut().unwrap().value = "https://unknown.example/metadata".into()
+            }),
+            false,
+        ),
+    ];
+    for (i, (name, mutate, signed)) in cases.iter().enumerate() {
+        let mut r = request_for(&s.peer, now, &format!("_rule-{i}"));
+        mutate(&mut r);
+        let Incoming::Post { saml_request, .. } = post(&r, Some(&rsa().signer()), None) else {
+            unreachable!()
+        };
+        let resp = browser()
+            .post(format!("{}/ps/sso", s.base))
+            .form(&[("SAMLRequest", saml_request)])
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        assert_ne!(status, 303, "{name}: went on to ID-porten");
+        let html = resp.text().await.unwrap();
+        if *signed {
+            assert_eq!(status, 200, "{name}: {html}");
+            let (xml, _) = {
+                use base64::Engine;
+                let x = base64::engine::general_purpose::STANDARD
+                    .decode(input(&html, "SAMLResponse").expect("a SAML error"))
+                    .unwrap();
+                (String::from_utf8(x).unwrap(), ())
+            };
+            assert!(html.contains(&format!("action=\"{ACS}\"")), "{name}");
+            assert!(!xml.contains(":Success\""), "{name}: {xml}");
+            assert!(!xml.contains("EncryptedAssertion"), "{name}");
+        } else {
+            assert_eq!(status, 400, "{name}: {html}");
+            assert!(!html.contains("SAMLResponse"), "{name}");
+        }
+    }
+    // Replay of an accepted request, and an unsigned one.
+    let r = request_for(&s.peer, now, "_once");
+    let Incoming::Post { saml_request, .. } = post(&r, Some(&rsa().signer()), None) else {
+        unreachable!()
+    };
+    let send = |body: String| {
+        browser()
+            .post(format!("{}/ps/sso", s.base))
+            .form(&[("SAMLRequest", body)])
+            .send()
+    };
+    assert_eq!(send(saml_request.clone()).await.unwrap().status(), 303);
+    let again = send(saml_request).await.unwrap();
+    assert_eq!(again.status(), 200, "replay: a SAML error, not ID-porten");
+    assert!(again.text().await.unwrap().contains("SAMLResponse"));
+    let Incoming::Post { saml_request, .. } =
+        post(&request_for(&s.peer, now, "_unsigned"), None, None)
+    else {
+        unreachable!()
+    };
+    assert_eq!(send(saml_request).await.unwrap().status(), 400);
+}
