@@ -425,39 +425,41 @@ fn status_of(xml: &str) -> (String, String, String) {
     )
 }
 
+/// Send a POST request at `loa`, then at the test ID-porten pick `pid` at `acr` (or cancel);
+/// returns the browser's GET of our callback.
+async fn through_idporten(
+    s: &Setup,
+    id: &str,
+    loa: &str,
+    pid: &str,
+    acr: &str,
+    action: &str,
+) -> reqwest::Response {
+    let r = send_request(s, id, loa, Binding::Post).await;
+    assert_eq!(r.status(), 303);
+    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
+    let back = at_idporten(s, &to_idp, pid, acr, action).await;
+    browser().get(local(s, &back)).send().await.unwrap()
+}
+
+/// The sub-status of the SAML error posted to the ACS.
+async fn sub_status(r: reqwest::Response) -> String {
+    let (xml, _) = posted_to_acs(r).await;
+    status_of(&xml).1
+}
+
 #[tokio::test]
 async fn cancel_at_idporten_or_on_the_consent_page_is_request_denied() {
     let s = setup(Options::default()).await;
     let loa = "http://eidas.europa.eu/LoA/substantial";
-    let r = send_request(&s, "_e2e-1", loa, Binding::Post).await;
-    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
-    let back = at_idporten(
-        &s,
-        &to_idp,
-        "15838512329",
-        "idporten-loa-substantial",
-        "cancel",
-    )
-    .await;
-    let (xml, _) = posted_to_acs(browser().get(local(&s, &back)).send().await.unwrap()).await;
-    let (_, sub, _) = status_of(&xml);
+    let pid = "15838512329";
+    let acr = "idporten-loa-substantial";
+    let r = through_idporten(&s, "_e2e-1", loa, pid, acr, "cancel").await;
+    let sub = sub_status(r).await;
     assert!(sub.ends_with(":RequestDenied"), "{sub}");
 
-    let r = send_request(&s, "_e2e-2", loa, Binding::Post).await;
-    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
-    let back = at_idporten(
-        &s,
-        &to_idp,
-        "15838512329",
-        "idporten-loa-substantial",
-        "login",
-    )
-    .await;
-    let html = browser()
-        .get(local(&s, &back))
-        .send()
+    let html = through_idporten(&s, "_e2e-2", loa, pid, acr, "login")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -468,56 +470,41 @@ async fn cancel_at_idporten_or_on_the_consent_page_is_request_denied() {
         .send()
         .await
         .unwrap();
-    let (xml, _) = posted_to_acs(r).await;
-    let (_, sub, _) = status_of(&xml);
+    let sub = sub_status(r).await;
     assert!(sub.ends_with(":RequestDenied"), "{sub}");
 }
 
 #[tokio::test]
 async fn a_lower_level_than_requested_is_no_authn_context() {
     let s = setup(Options::default()).await;
-    let r = send_request(
+    let high = "http://eidas.europa.eu/LoA/high";
+    let r = through_idporten(
         &s,
         "_e2e-1",
-        "http://eidas.europa.eu/LoA/high",
-        Binding::Post,
-    )
-    .await;
-    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
-    let back = at_idporten(
-        &s,
-        &to_idp,
+        high,
         "15838512329",
         "idporten-loa-substantial",
         "login",
     )
     .await;
-    let (xml, _) = posted_to_acs(browser().get(local(&s, &back)).send().await.unwrap()).await;
-    let (_, sub, _) = status_of(&xml);
+    let sub = sub_status(r).await;
     assert!(sub.ends_with(":NoAuthnContext"), "{sub}");
 }
 
 #[tokio::test]
 async fn a_person_without_a_birth_date_is_invalid_attr_name_or_value() {
     let s = setup(Options::default()).await;
-    let r = send_request(
+    let substantial = "http://eidas.europa.eu/LoA/substantial";
+    let r = through_idporten(
         &s,
         "_e2e-1",
-        "http://eidas.europa.eu/LoA/substantial",
-        Binding::Post,
-    )
-    .await;
-    let to_idp = r.headers()["location"].to_str().unwrap().to_string();
-    let back = at_idporten(
-        &s,
-        &to_idp,
+        substantial,
         "41814061033",
         "idporten-loa-substantial",
         "login",
     )
     .await;
-    let (xml, _) = posted_to_acs(browser().get(local(&s, &back)).send().await.unwrap()).await;
-    let (_, sub, _) = status_of(&xml);
+    let sub = sub_status(r).await;
     assert!(sub.ends_with(":InvalidAttrNameOrValue"), "{sub}");
 }
 
