@@ -11,7 +11,6 @@ use crate::oidc::client::{Callback, OidcError};
 use crate::proxy_service::flow::{FLOW_TTL, PendingFlow, StoredIdentity};
 use crate::proxy_service::{Accepted, SamlRefusal};
 use crate::proxy_service::{Incoming, Refusal, receive, response};
-use crate::xml::write::text;
 use axum::extract::{Form, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,42 +22,62 @@ fn correlation_id() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// One small stylesheet for the person-facing pages: readable on a phone, large targets, clear
-/// focus, the primary action first. Inline (the CSP allows inline styles, nothing else).
-const STYLE: &str = "<style>\
-body{margin:0;font:1.0625rem/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1b1b1b;background:#f4f5f7}\
-main{max-width:36rem;margin:2rem auto;padding:1.5rem 1.75rem;background:#fff;border-radius:.5rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}\
-h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem}\
-table{border-collapse:collapse;width:100%;margin:1rem 0}\
-th,td{text-align:left;padding:.5rem .25rem;border-bottom:1px solid #e1e3e6;vertical-align:top}\
-th{font-weight:600;width:40%}\
-form{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1.25rem}\
-button{font:inherit;padding:.6rem 1.4rem;border-radius:.375rem;border:2px solid #1f42aa;cursor:pointer}\
-button[value=approve]{background:#1f42aa;color:#fff}\
-button[value=cancel]{background:#fff;color:#1f42aa}\
-button:focus-visible{outline:3px solid #f9c66b;outline-offset:2px}\
-code{font-size:.95em;background:#f0f1f3;padding:.1rem .3rem;border-radius:.25rem}\
-</style>";
+/// The person-facing pages: askama templates in `templates/` (escaping is automatic), texts
+/// from [`i18n`], one small inline stylesheet in `base.html` (the CSP allows inline styles and
+/// nothing else).
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    lang: &'static str,
+    title: String,
+    body: String,
+    reference_label: String,
+    reference: &'a str,
+}
+
+#[derive(askama::Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    lang: &'static str,
+    title: String,
+    intro: String,
+    rows: Vec<(String, String)>,
+    loa: String,
+    send: String,
+    cancel: String,
+    flow: &'a str,
+}
+
+fn html_response(status: StatusCode, html: Result<String, askama::Error>) -> Response {
+    match html {
+        Ok(h) => (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            h,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
 
 /// An error page in the person's language: a title, what happened, and the reference that ties
 /// it to our log line.
 fn page(status: StatusCode, lang: Lang, title: &str, body: &str, correlation: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"{l}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>{STYLE}</head>\
-<body><main><h1>{t}</h1><p>{b}</p><p>{r}: <code>{c}</code></p></main></body></html>\n",
-        l = lang.code(),
-        t = text(&i18n::t(lang, title, &[])),
-        b = text(&i18n::t(lang, body, &[])),
-        r = text(&i18n::t(lang, "reference", &[])),
-        c = text(correlation)
-    );
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response()
+    use askama::Template;
+    let p = ErrorPage {
+        lang: lang.code(),
+        title: i18n::t(lang, title, &[]),
+        body: i18n::t(lang, body, &[]),
+        reference_label: i18n::t(lang, "reference", &[]),
+        reference: correlation,
+    };
+    html_response(status, p.render())
 }
 
 /// The signed SAML error Response, posted by the browser to the ACS from metadata.
@@ -235,17 +254,6 @@ pub(super) async fn sso_redirect(
             "request-no-saml",
             &correlation_id(),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn correlation_ids_are_random_hex() {
-        let a = super::correlation_id();
-        assert_eq!(a.len(), 16);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(a, super::correlation_id());
     }
 }
 
@@ -496,18 +504,7 @@ fn consent_page(
     id: &str,
     lang: Lang,
 ) -> Response {
-    use crate::xml::write::attr;
-    let rows: String = who
-        .attributes
-        .iter()
-        .map(|a| {
-            format!(
-                "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
-                text(&label(lang, &a.name)),
-                text(&a.values.join(", "))
-            )
-        })
-        .collect();
+    use askama::Template;
     let country = flow.connector_country.as_str();
     let intro = match flow.service_name.as_deref() {
         Some(service) => i18n::t(
@@ -517,36 +514,21 @@ fn consent_page(
         ),
         None => i18n::t(lang, "consent-intro", &[("country", country)]),
     };
-    let title = i18n::t(lang, "consent-title", &[]);
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"{l}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>{STYLE}</head>\
-<body><main><h1>{title}</h1><p>{intro}</p>\
-<table><tbody>{rows}</tbody></table><p>{loa}</p>\
-<form method=\"post\" action=\"/ps/consent\"><input type=\"hidden\" name=\"flow\" value=\"{id}\">\
-<button type=\"submit\" name=\"action\" value=\"approve\">{send}</button> \
-<button type=\"submit\" name=\"action\" value=\"cancel\">{cancel}</button></form></main></body></html>\n",
-        l = lang.code(),
-        title = text(&title),
-        intro = text(&intro),
-        loa = text(&i18n::t(
-            lang,
-            "consent-loa",
-            &[("loa", &loa_name(lang, &who.loa))]
-        )),
-        send = text(&i18n::t(lang, "consent-send", &[])),
-        cancel = text(&i18n::t(lang, "consent-cancel", &[])),
-        id = attr(id),
-    );
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        html,
-    )
-        .into_response()
+    let p = ConsentPage {
+        lang: lang.code(),
+        title: i18n::t(lang, "consent-title", &[]),
+        intro,
+        rows: who
+            .attributes
+            .iter()
+            .map(|a| (label(lang, &a.name), a.values.join(", ")))
+            .collect(),
+        loa: i18n::t(lang, "consent-loa", &[("loa", &loa_name(lang, &who.loa))]),
+        send: i18n::t(lang, "consent-send", &[]),
+        cancel: i18n::t(lang, "consent-cancel", &[]),
+        flow: id,
+    };
+    html_response(StatusCode::OK, p.render())
 }
 
 #[derive(serde::Deserialize)]
@@ -646,5 +628,61 @@ async fn send_success(
             lang,
             correlation,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use askama::Template;
+
+    #[test]
+    fn correlation_ids_are_random_hex() {
+        let a = correlation_id();
+        assert_eq!(a.len(), 16);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, correlation_id());
+    }
+
+    #[test]
+    fn pages_escape_what_comes_from_a_request_or_the_register() {
+        let p = ConsentPage {
+            lang: "en",
+            title: "t".into(),
+            intro: i18n::t(
+                Lang::En,
+                "consent-intro-service",
+                &[("country", "SE"), ("service", "<script>alert(1)</script>")],
+            ),
+            rows: vec![("Family name".into(), "O'Brien & <b>Sons</b>".into())],
+            loa: "l".into(),
+            send: "s".into(),
+            cancel: "c".into(),
+            flow: "\"><img src=x>",
+        };
+        let html = p.render().unwrap();
+        assert!(
+            !html.contains("<script>alert") && html.contains("&#60;script&#62;"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<b>Sons") && html.contains("&#38;"),
+            "{html}"
+        );
+        assert!(!html.contains("\"><img"), "{html}");
+        assert!(html.contains("<html lang=\"en\">") && html.contains("<style>"));
+        let e = ErrorPage {
+            lang: "nb",
+            title: i18n::t(Lang::Nb, "expired-title", &[]),
+            body: i18n::t(Lang::Nb, "expired-body", &[]),
+            reference_label: i18n::t(Lang::Nb, "reference", &[]),
+            reference: "<x>",
+        }
+        .render()
+        .unwrap();
+        assert!(
+            e.contains("Innloggingen er utløpt") && e.contains("Referanse: <code>&#60;x&#62;</code>"),
+            "{e}"
+        );
     }
 }
