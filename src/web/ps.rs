@@ -681,7 +681,8 @@ mod tests {
         .render()
         .unwrap();
         assert!(
-            e.contains("Innloggingen er utløpt") && e.contains("Referanse: <code>&#60;x&#62;</code>"),
+            e.contains("Innloggingen er utløpt")
+                && e.contains("Referanse: <code>&#60;x&#62;</code>"),
             "{e}"
         );
     }
