@@ -12,6 +12,7 @@ pub mod eidas;
 pub mod light;
 pub mod metadata;
 pub mod oidc;
+pub mod outbound;
 pub mod proxy_service;
 pub mod register;
 pub mod saml;

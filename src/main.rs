@@ -430,7 +430,6 @@ const DEMO_REGISTER: &str = include_str!("register/testdata/synthetic-register.t
 
 /// The test ID-porten and the demo country XE, served beside the node.
 fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Result<axum::Router> {
-    use base64::Engine;
     use eidas_node::crypto::{Certificate, PrivateKey};
     use eidas_node::test_idporten::{TestClient, TestClientAuth, TestIdPorten, TestPerson};
     use std::sync::Arc;
@@ -444,10 +443,7 @@ fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Re
             .map_err(|e| anyhow!("{e}"))
     };
     let client_public = key("idporten-client")?.public_key().clone();
-    let spki_pem = format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        base64::engine::general_purpose::STANDARD.encode(client_public.spki_der())
-    );
+    let spki_pem = eidas_node::crypto::pem::encode("PUBLIC KEY", client_public.spki_der());
     let register = eidas_node::register::SyntheticRegister::from_toml_str(DEMO_REGISTER)
         .map_err(|e| anyhow!("{e}"))?;
     let persons = register

@@ -187,26 +187,11 @@ impl MetadataService {
         policy: FetchPolicy,
         roots: &[Certificate],
     ) -> Result<Self, FetchError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(policy.timeout)
-            .connect_timeout(policy.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(!policy.allow_loopback_http);
-        if !roots.is_empty() {
-            let certs: Result<Vec<_>, _> = roots
-                .iter()
-                .map(|c| reqwest::Certificate::from_der(c.der()))
-                .collect();
-            let certs = certs.map_err(|e| FetchError::Transport {
+        let client = crate::outbound::client(policy.timeout, policy.allow_loopback_http, roots)
+            .map_err(|message| FetchError::Transport {
                 url: String::new(),
-                message: format!("TLS roots: {e}"),
+                message,
             })?;
-            builder = builder.tls_certs_only(certs);
-        }
-        let client = builder.build().map_err(|e| FetchError::Transport {
-            url: String::new(),
-            message: e.to_string(),
-        })?;
         Ok(MetadataService {
             client,
             store,
@@ -243,24 +228,22 @@ impl MetadataService {
             url: url.to_string(),
             message: e.to_string(),
         };
-        let mut resp = self.client.get(url).send().await.map_err(transport)?;
+        let resp = self.client.get(url).send().await.map_err(transport)?;
         if !resp.status().is_success() {
             return Err(FetchError::Status {
                 url: url.to_string(),
                 status: resp.status().as_u16(),
             });
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > self.policy.max_bytes {
-                return Err(FetchError::TooLarge {
+        crate::outbound::read_limited(resp, self.policy.max_bytes)
+            .await
+            .map_err(|e| match e {
+                crate::outbound::ReadError::Transport(e) => transport(e),
+                crate::outbound::ReadError::TooLarge { limit } => FetchError::TooLarge {
                     url: url.to_string(),
-                    limit: self.policy.max_bytes,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+                    limit,
+                },
+            })
     }
 
     /// Verify metadata bytes for `peer` at `now`.

@@ -199,21 +199,8 @@ impl IdPortenClient {
         clock: Arc<dyn Clock>,
         roots: &[Certificate],
     ) -> Result<Self, OidcError> {
-        let mut b = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(!settings.allow_loopback_http);
-        if !roots.is_empty() {
-            let certs: Result<Vec<_>, _> = roots
-                .iter()
-                .map(|c| reqwest::Certificate::from_der(c.der()))
-                .collect();
-            b = b.tls_certs_only(certs.map_err(|e| OidcError::Config(format!("TLS roots: {e}")))?);
-        }
-        let http = b
-            .build()
-            .map_err(|e| OidcError::Config(format!("HTTP client: {e}")))?;
+        let http = crate::outbound::client(settings.timeout, settings.allow_loopback_http, roots)
+            .map_err(OidcError::Config)?;
         if settings.allow_loopback_http && settings.issuer.starts_with("http:") {
             let ok = url_host(&settings.issuer)
                 .map(|h| h == "localhost" || h == "127.0.0.1" || h == "[::1]")
@@ -658,19 +645,15 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
     resp: reqwest::Response,
 ) -> Result<T, OidcError> {
     let status = resp.status();
-    if resp.content_length().unwrap_or(0) > MAX_BODY as u64 {
-        return Err(OidcError::Protocol {
-            step,
-            message: "answer too large".into(),
-        });
-    }
-    let body = resp.bytes().await.map_err(|e| transport(step, e))?;
-    if body.len() > MAX_BODY {
-        return Err(OidcError::Protocol {
-            step,
-            message: "answer too large".into(),
-        });
-    }
+    let body = crate::outbound::read_limited(resp, MAX_BODY)
+        .await
+        .map_err(|e| match e {
+            crate::outbound::ReadError::Transport(e) => transport(step, e),
+            crate::outbound::ReadError::TooLarge { limit } => OidcError::Protocol {
+                step,
+                message: format!("answer larger than {limit} bytes"),
+            },
+        })?;
     if status.is_server_error() {
         return Err(OidcError::Unavailable {
             step,

@@ -55,20 +55,8 @@ impl Folkeregisteret {
         clock: Arc<dyn Clock>,
         roots: &[Certificate],
     ) -> Result<Self, String> {
-        let mut b = reqwest::Client::builder()
-            .timeout(s.timeout)
-            .connect_timeout(s.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(!s.allow_loopback_http);
-        if !roots.is_empty() {
-            let certs: Result<Vec<_>, _> = roots
-                .iter()
-                .map(|c| reqwest::Certificate::from_der(c.der()))
-                .collect();
-            b = b.tls_certs_only(certs.map_err(|e| format!("TLS roots: {e}"))?);
-        }
         Ok(Folkeregisteret {
-            http: b.build().map_err(|e| e.to_string())?,
+            http: crate::outbound::client(s.timeout, s.allow_loopback_http, roots)?,
             s,
             clock,
             token: Mutex::new(None),
@@ -92,6 +80,17 @@ impl Folkeregisteret {
                 ),
             }
         }
+    }
+
+    async fn read(&self, r: reqwest::Response, what: &str) -> Result<Vec<u8>, RegisterError> {
+        crate::outbound::read_limited(r, MAX_BODY)
+            .await
+            .map_err(|e| match e {
+                crate::outbound::ReadError::Transport(e) => self.fail(what, e),
+                crate::outbound::ReadError::TooLarge { limit } => RegisterError::InvalidResponse {
+                    reason: format!("{what} answered more than {limit} bytes"),
+                },
+            })
     }
 
     async fn access_token(&self, renew: bool) -> Result<String, RegisterError> {
@@ -128,7 +127,7 @@ impl Folkeregisteret {
             .await
             .map_err(|e| self.fail("Maskinporten", e))?;
         let status = r.status();
-        let body = r.bytes().await.map_err(|e| self.fail("Maskinporten", e))?;
+        let body = self.read(r, "Maskinporten").await?;
         if !status.is_success() {
             return Err(RegisterError::Unavailable {
                 reason: format!("Maskinporten refused the grant: HTTP {status}"),
@@ -181,15 +180,7 @@ impl Folkeregisteret {
                     reason: format!("Folkeregisteret answered HTTP {status}"),
                 });
             }
-            let body = r
-                .bytes()
-                .await
-                .map_err(|e| self.fail("Folkeregisteret", e))?;
-            if body.len() > MAX_BODY {
-                return Err(RegisterError::InvalidResponse {
-                    reason: "answer too large".into(),
-                });
-            }
+            let body = self.read(r, "Folkeregisteret").await?;
             return parse_person(&body).map(Some);
         }
     }

@@ -90,6 +90,11 @@ async fn person(
                "foedsel":[{"erGjeldende":true,"foedselsdato":"1985-03-15","foedselsaar":"1985"}]}"#
                 .to_string(),
         ),
+        // An answer far past the client's limit.
+        "13873249565" => (
+            StatusCode::OK,
+            format!("{{\"navn\":\"{}\"}}", "x".repeat(1 << 20)),
+        ),
         "41814061033" => (
             StatusCode::OK,
             r#"{"navn":[{"erGjeldende":true,"fornavn":"Stille","etternavn":"Elv"}],
@@ -109,11 +114,7 @@ struct World {
 async fn world() -> World {
     let key = generate(KeyKind::EcP256, "client", "NO", 0, 3650).unwrap();
     let spki = key.key.public_key().spki_der();
-    use base64::Engine;
-    let pem = format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        base64::engine::general_purpose::STANDARD.encode(spki)
-    );
+    let pem = eidas_node::crypto::pem::encode("PUBLIC KEY", spki);
     let fake = Arc::new(Fake::default());
     *fake.decoding.lock().unwrap() =
         Some(jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes()).unwrap());
@@ -176,6 +177,12 @@ async fn looks_up_names_and_birth_date_with_one_cached_maskinporten_token() {
     // A person with only a birth year: reported as missing.
     let p = c.lookup(&n("41814061033")).await.unwrap().unwrap();
     assert_eq!(p.birth_date, None);
+    // An oversized answer is refused, not read whole.
+    let e = c.lookup(&n("13873249565")).await.unwrap_err();
+    assert!(
+        matches!(&e, RegisterError::InvalidResponse { reason } if reason.contains("more than 262144 bytes")),
+        "{e}"
+    );
     // Unknown person: None, not an error.
     assert!(c.lookup(&n("23906398699")).await.unwrap().is_none());
     assert_eq!(

@@ -26,7 +26,8 @@ async fn provider_with(clock: Arc<dyn Clock>) -> Provider {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
     let client_key = generate(KeyKind::EcP256, "client", "NO", 0, 3650).unwrap();
-    let spki_pem = pem("PUBLIC KEY", client_key.key.public_key().spki_der());
+    let spki_pem =
+        eidas_node::crypto::pem::encode("PUBLIC KEY", client_key.key.public_key().spki_der());
     let clients = vec![
         TestClient {
             client_id: "eidas-proxy".into(),
@@ -57,20 +58,6 @@ async fn provider_with(clock: Arc<dyn Clock>) -> Provider {
 
 async fn provider() -> Provider {
     provider_with(Arc::new(SystemClock)).await
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }
 
 fn settings(p: &Provider, auth: ClientAuth, client_id: &str) -> ClientSettings {
@@ -455,4 +442,60 @@ async fn without_par_every_parameter_is_in_the_redirect_and_login_is_forced() {
         !started.redirect.contains("client_secret"),
         "no secret in a URL"
     );
+}
+
+/// A server that answers every request with a chunked body of `total` bytes (no Content-Length)
+/// or, with `declare`, a Content-Length of `total` and the body.
+async fn oversized_server(total: usize, declare: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let chunk = vec![b' '; 1024];
+                if declare {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {total}\r\n\r\n"
+                    );
+                    let _ = s.write_all(head.as_bytes()).await;
+                } else {
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+                        .await;
+                }
+                for _ in 0..total / 1024 {
+                    if declare {
+                        if s.write_all(&chunk).await.is_err() {
+                            return;
+                        }
+                    } else if s.write_all(b"400\r\n").await.is_err()
+                        || s.write_all(&chunk).await.is_err()
+                        || s.write_all(b"\r\n").await.is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = s.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn an_oversized_answer_is_refused_declared_or_chunked() {
+    let p = provider().await;
+    for declare in [true, false] {
+        let mut s = settings(&p, ClientAuth::ClientSecretPost("s".into()), "c");
+        s.issuer = oversized_server(1024 * 1024, declare).await;
+        let c = IdPortenClient::new(s, Arc::new(SystemClock), &[]).unwrap();
+        let e = c.discovery().await.unwrap_err();
+        assert!(
+            matches!(&e, OidcError::Protocol { step: "discovery", message } if message.contains("larger than 65536")),
+            "declared {declare}: {e}"
+        );
+    }
 }

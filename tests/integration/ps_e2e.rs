@@ -84,13 +84,7 @@ async fn setup_with(o: Options, server: crate::metadata_fetch::Server, country: 
     )
     .unwrap();
     let spki = client_key.key.public_key().spki_der();
-    let spki_pem = {
-        use base64::Engine;
-        format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            base64::engine::general_purpose::STANDARD.encode(spki)
-        )
-    };
+    let spki_pem = eidas_node::crypto::pem::encode("PUBLIC KEY", spki);
     let persons = [
         ("15838512329", "Vakker Rask Blomst"),
         ("41814061033", "Stille (no birth date)"),
