@@ -166,3 +166,231 @@ impl StoredIdentity {
         })
     }
 }
+
+/// What the flow needs from the node, borrowed for one step.
+pub struct FlowContext<'a> {
+    pub store: &'a dyn crate::store::Store,
+    pub peers: &'a crate::metadata::fetch::MetadataService,
+    pub idporten: Option<&'a crate::oidc::client::IdPortenClient>,
+    pub register: Option<&'a dyn crate::register::Register>,
+    pub identifier_mode: &'a crate::register::IdentifierMode,
+    pub accept_synthetic: bool,
+    pub consent: bool,
+    pub signer: &'a dyn crate::crypto::Signer,
+    pub our_entity_id: &'a str,
+    pub now: time::OffsetDateTime,
+}
+
+/// The outcome of one step, for the HTTP edge to render.
+pub enum Step {
+    /// Send the browser here (ID-porten's authorization endpoint).
+    ToIdPorten(String),
+    /// Ask the person; `id` names the one-time consent form.
+    AskConsent {
+        id: String,
+        flow: Box<PendingFlow>,
+        who: light::Authenticated,
+    },
+    /// Post this signed Response to the Connector's ACS.
+    Respond {
+        xml: String,
+        acs_url: String,
+        relay_state: Option<String>,
+    },
+    /// Answer the Connector with a signed SAML error.
+    Fail {
+        flow: Box<PendingFlow>,
+        failure: light::Failure,
+        reason: String,
+    },
+    /// No such pending flow: unknown, already used or expired.
+    Gone,
+    /// The store failed; nothing can be said to the Connector.
+    StoreDown(String),
+}
+
+const FLOW_PREFIX: &str = "ps-flow:";
+const CONSENT_PREFIX: &str = "ps-consent:";
+
+fn fail(flow: PendingFlow, failure: light::Failure, reason: impl Into<String>) -> Step {
+    Step::Fail {
+        flow: Box::new(flow),
+        failure,
+        reason: reason.into(),
+    }
+}
+
+/// Only values we could have issued are looked up.
+fn plausible_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// An accepted request: start the login at ID-porten and keep the flow under its `state`.
+pub async fn begin(cx: &FlowContext<'_>, accepted: &Accepted, ui_locale: &str) -> Step {
+    use crate::oidc::client::OidcError;
+    let provisional = PendingFlow::new(
+        accepted,
+        PendingLogin {
+            state: String::new(),
+            nonce: String::new(),
+            code_verifier: String::new(),
+        },
+    );
+    let Some(client) = cx.idporten else {
+        return fail(
+            provisional,
+            light::Failure::Internal,
+            "[idporten] is not configured",
+        );
+    };
+    let Some(requested) = provisional.requested_loa() else {
+        return fail(provisional, light::Failure::LoaNotMet, "no LoA");
+    };
+    let started = match client.start(&requested, Some(ui_locale)).await {
+        Ok(s) => s,
+        Err(e) => {
+            let f = match e {
+                OidcError::Acr(_) => light::Failure::LoaNotMet,
+                _ => light::Failure::Internal,
+            };
+            return fail(provisional, f, e.to_string());
+        }
+    };
+    let flow = PendingFlow {
+        login: started.pending,
+        ..provisional
+    };
+    let key = format!("{FLOW_PREFIX}{}", flow.login.state);
+    if let Err(e) = cx.store.put(&key, &flow.to_bytes(), FLOW_TTL).await {
+        return fail(flow, light::Failure::Internal, e.to_string());
+    }
+    Step::ToIdPorten(started.redirect)
+}
+
+/// The person is back from ID-porten: take the flow (once), finish the login, build the
+/// identity, then ask for consent or answer.
+pub async fn returned(cx: &FlowContext<'_>, cb: &crate::oidc::client::Callback) -> Step {
+    use crate::oidc::client::OidcError;
+    let (Some(client), Some(state)) = (cx.idporten, cb.state.as_deref()) else {
+        return Step::Gone;
+    };
+    if !plausible_id(state) {
+        return Step::Gone;
+    }
+    let flow = match cx.store.take(&format!("{FLOW_PREFIX}{state}")).await {
+        Ok(Some(b)) => match PendingFlow::from_bytes(&b) {
+            Some(f) => f,
+            None => return Step::Gone,
+        },
+        Ok(None) => return Step::Gone,
+        Err(e) => return Step::StoreDown(e.to_string()),
+    };
+    let Some(requested) = flow.requested_loa() else {
+        return fail(flow, light::Failure::Internal, "stored LoA");
+    };
+    let login = match client.finish(&flow.login, cb, &requested).await {
+        Ok(l) => l,
+        Err(e) => {
+            let f = match &e {
+                OidcError::Cancelled => light::Failure::Cancelled,
+                OidcError::Acr(_) => light::Failure::LoaNotMet,
+                OidcError::Unavailable { .. } | OidcError::Config(_) => light::Failure::Internal,
+                _ => light::Failure::AuthnFailed,
+            };
+            return fail(flow, f, e.to_string());
+        }
+    };
+    let Some(register) = cx.register else {
+        return fail(
+            flow,
+            light::Failure::Internal,
+            "no population register configured",
+        );
+    };
+    let who = match super::identity::identity(
+        &login,
+        &flow.wanted(),
+        &flow.connector_country,
+        cx.identifier_mode,
+        register,
+        cx.accept_synthetic,
+        cx.now,
+    )
+    .await
+    {
+        Ok(w) => w,
+        Err(e) => return fail(flow, e.failure, e.reason),
+    };
+    if !cx.consent {
+        return respond(cx, flow, &who).await;
+    }
+    let id = crate::oidc::one_time_value();
+    let flow = PendingFlow {
+        identity: Some(StoredIdentity::from_light(&who)),
+        ..flow
+    };
+    if let Err(e) = cx
+        .store
+        .put(&format!("{CONSENT_PREFIX}{id}"), &flow.to_bytes(), FLOW_TTL)
+        .await
+    {
+        return fail(flow, light::Failure::Internal, e.to_string());
+    }
+    Step::AskConsent {
+        id,
+        flow: Box::new(flow),
+        who,
+    }
+}
+
+/// The person's answer on the consent page (the form is one-time).
+pub async fn answered(cx: &FlowContext<'_>, form_id: &str, approve: bool) -> Step {
+    if !plausible_id(form_id) {
+        return Step::Gone;
+    }
+    let flow = match cx.store.take(&format!("{CONSENT_PREFIX}{form_id}")).await {
+        Ok(Some(b)) => PendingFlow::from_bytes(&b),
+        Ok(None) => None,
+        Err(e) => return Step::StoreDown(e.to_string()),
+    };
+    let Some(flow) = flow else {
+        return Step::Gone;
+    };
+    if !approve {
+        return fail(
+            flow,
+            light::Failure::Cancelled,
+            "the person declined to send the details",
+        );
+    }
+    let Some(who) = flow.identity.as_ref().and_then(StoredIdentity::to_light) else {
+        return fail(flow, light::Failure::Internal, "stored identity");
+    };
+    respond(cx, flow, &who).await
+}
+
+/// The signed Response, encrypted to the Connector's certificate from its verified metadata.
+async fn respond(cx: &FlowContext<'_>, flow: PendingFlow, who: &light::Authenticated) -> Step {
+    let connector = match cx.peers.get(&flow.connector).await {
+        Ok(c) => c,
+        Err(e) => return fail(flow, light::Failure::Internal, e.to_string()),
+    };
+    let request = flow.request();
+    let addressing = super::response::Addressing {
+        our_entity_id: cx.our_entity_id,
+        request: &request,
+        connector: &connector,
+        acs_url: &flow.acs_url,
+    };
+    match super::response::success(&addressing, who, cx.signer, cx.now) {
+        Ok(xml) => Step::Respond {
+            xml,
+            acs_url: flow.acs_url,
+            relay_state: flow.relay_state,
+        },
+        Err(e) => fail(flow, light::Failure::Internal, e.to_string()),
+    }
+}

@@ -7,9 +7,9 @@
 use super::i18n::{self, Lang};
 use super::{AppState, Shared};
 use crate::light::Failure;
-use crate::oidc::client::{Callback, OidcError};
-use crate::proxy_service::flow::{FLOW_TTL, PendingFlow, StoredIdentity};
-use crate::proxy_service::{Accepted, SamlRefusal};
+use crate::oidc::client::Callback;
+use crate::proxy_service::SamlRefusal;
+use crate::proxy_service::flow::{self, FlowContext, PendingFlow, Step};
 use crate::proxy_service::{Incoming, Refusal, receive, response};
 use axum::extract::{Form, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -172,7 +172,9 @@ async fn handle(state: Shared, incoming: Incoming, lang: Lang) -> Response {
     match outcome {
         Ok(accepted) => {
             tracing::info!(correlation, connector = %accepted.connector.entity.entity_id, binding = accepted.binding, "AuthnRequest accepted");
-            to_idporten(&state, rt, &accepted, lang, &correlation).await
+            let our_id = state.config.url("/ps/metadata");
+            let step = flow::begin(&context(&state, rt, &our_id), &accepted, lang.code()).await;
+            render(&state, step, lang, &correlation)
         }
         Err(Refusal::Local { rule, detail }) => {
             tracing::warn!(correlation, rule, detail = %detail, "AuthnRequest refused locally");
@@ -257,9 +259,6 @@ pub(super) async fn sso_redirect(
     }
 }
 
-const FLOW_PREFIX: &str = "ps-flow:";
-const CONSENT_PREFIX: &str = "ps-consent:";
-
 /// A failure after the requester was authenticated: a signed SAML error Response to its ACS.
 fn fail_to_connector(
     state: &AppState,
@@ -283,72 +282,58 @@ fn fail_to_connector(
     post_error_with(state, &refusal, message, lang, correlation)
 }
 
-async fn to_idporten(
-    state: &AppState,
-    rt: &super::PsRuntime,
-    accepted: &Accepted,
-    lang: Lang,
-    correlation: &str,
-) -> Response {
-    let provisional = PendingFlow::new(
-        accepted,
-        crate::oidc::client::PendingLogin {
-            state: String::new(),
-            nonce: String::new(),
-            code_verifier: String::new(),
-        },
-    );
-    let Some(client) = &rt.idporten else {
-        return fail_to_connector(
-            state,
-            &provisional,
-            Failure::Internal,
-            "[idporten] is not configured",
-            lang,
-            correlation,
-        );
-    };
-    let Some(requested) = provisional.requested_loa() else {
-        return fail_to_connector(
-            state,
-            &provisional,
-            Failure::LoaNotMet,
-            "no LoA",
-            lang,
-            correlation,
-        );
-    };
-    let started = match client.start(&requested, Some(lang.code())).await {
-        Ok(s) => s,
-        Err(e) => {
-            let f = match e {
-                OidcError::Acr(_) => Failure::LoaNotMet,
-                _ => Failure::Internal,
-            };
-            return fail_to_connector(state, &provisional, f, &e.to_string(), lang, correlation);
-        }
-    };
-    let flow = PendingFlow {
-        login: started.pending,
-        ..provisional
-    };
-    let key = format!("{FLOW_PREFIX}{}", flow.login.state);
-    if let Err(e) = rt.store.put(&key, &flow.to_bytes(), FLOW_TTL).await {
-        return fail_to_connector(
-            state,
-            &flow,
-            Failure::Internal,
-            &e.to_string(),
-            lang,
-            correlation,
-        );
+/// One step of the flow (`proxy_service::flow`) with this node's parts.
+fn context<'a>(state: &'a AppState, rt: &'a super::PsRuntime, our_id: &'a str) -> FlowContext<'a> {
+    FlowContext {
+        store: rt.store.as_ref(),
+        peers: &rt.peers,
+        idporten: rt.idporten.as_deref(),
+        register: rt.register.as_deref(),
+        identifier_mode: &rt.identifier_mode,
+        accept_synthetic: rt.accept_synthetic,
+        consent: rt.consent,
+        signer: state.signer.as_ref(),
+        our_entity_id: our_id,
+        now: state.clock.now(),
     }
-    tracing::info!(correlation, "sent to ID-porten");
-    (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, started.redirect)],
-    )
-        .into_response()
+}
+
+/// A flow step as the browser gets it.
+fn render(state: &AppState, step: Step, lang: Lang, correlation: &str) -> Response {
+    match step {
+        Step::ToIdPorten(url) => {
+            tracing::info!(correlation, "sent to ID-porten");
+            (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response()
+        }
+        Step::AskConsent { id, flow, who } => {
+            tracing::info!(correlation, loa = %who.loa.as_uri(), "authenticated; asking for consent");
+            consent_page(&flow, &who, &id, lang)
+        }
+        Step::Respond {
+            xml,
+            acs_url,
+            relay_state,
+        } => {
+            tracing::info!(correlation, acs = %acs_url, "Response sent");
+            post_to_acs(&acs_url, &xml, relay_state.as_deref())
+        }
+        Step::Fail {
+            flow,
+            failure,
+            reason,
+        } => fail_to_connector(state, &flow, failure, &reason, lang, correlation),
+        Step::Gone => flow_gone(lang, correlation),
+        Step::StoreDown(e) => {
+            tracing::error!(correlation, error = %e, "store unavailable");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                "error-title",
+                "error-body",
+                correlation,
+            )
+        }
+    }
 }
 
 fn flow_gone(lang: Lang, correlation: &str) -> Response {
@@ -372,107 +357,9 @@ pub(super) async fn callback(
     let Some(rt) = &state.ps_runtime else {
         return flow_gone(lang, &correlation);
     };
-    let (Some(client), Some(s)) = (&rt.idporten, cb.state.as_deref()) else {
-        return flow_gone(lang, &correlation);
-    };
-    if s.is_empty()
-        || s.len() > 64
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return flow_gone(lang, &correlation);
-    }
-    // Taken, not read: a second arrival with the same state finds nothing.
-    let flow = match rt.store.take(&format!("{FLOW_PREFIX}{s}")).await {
-        Ok(Some(b)) => match PendingFlow::from_bytes(&b) {
-            Some(f) => f,
-            None => return flow_gone(lang, &correlation),
-        },
-        Ok(None) => return flow_gone(lang, &correlation),
-        Err(e) => {
-            tracing::error!(correlation, error = %e, "store unavailable");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                "error-title",
-                "error-body",
-                &correlation,
-            );
-        }
-    };
-    let Some(requested) = flow.requested_loa() else {
-        return fail_to_connector(
-            &state,
-            &flow,
-            Failure::Internal,
-            "stored LoA",
-            lang,
-            &correlation,
-        );
-    };
-    let login = match client.finish(&flow.login, &cb, &requested).await {
-        Ok(l) => l,
-        Err(e) => {
-            let f = match &e {
-                OidcError::Cancelled => Failure::Cancelled,
-                OidcError::Acr(_) => Failure::LoaNotMet,
-                OidcError::Unavailable { .. } | OidcError::Config(_) => Failure::Internal,
-                _ => Failure::AuthnFailed,
-            };
-            return fail_to_connector(&state, &flow, f, &e.to_string(), lang, &correlation);
-        }
-    };
-    let Some(register) = &rt.register else {
-        return fail_to_connector(
-            &state,
-            &flow,
-            Failure::Internal,
-            "no population register configured",
-            lang,
-            &correlation,
-        );
-    };
-    let who = match crate::proxy_service::identity::identity(
-        &login,
-        &flow.wanted(),
-        &flow.connector_country,
-        &rt.identifier_mode,
-        register.as_ref(),
-        rt.accept_synthetic,
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(w) => w,
-        Err(e) => {
-            return fail_to_connector(&state, &flow, e.failure, &e.reason, lang, &correlation);
-        }
-    };
-    tracing::info!(correlation, loa = %who.loa.as_uri(), "authenticated at ID-porten");
-    if !rt.consent {
-        return send_success(&state, rt, &flow, &who, lang, &correlation).await;
-    }
-    let id = crate::oidc::one_time_value();
-    let flow = PendingFlow {
-        identity: Some(StoredIdentity::from_light(&who)),
-        ..flow
-    };
-    if let Err(e) = rt
-        .store
-        .put(&format!("{CONSENT_PREFIX}{id}"), &flow.to_bytes(), FLOW_TTL)
-        .await
-    {
-        return fail_to_connector(
-            &state,
-            &flow,
-            Failure::Internal,
-            &e.to_string(),
-            lang,
-            &correlation,
-        );
-    }
-    consent_page(&flow, &who, &id, lang)
+    let our_id = state.config.url("/ps/metadata");
+    let step = flow::returned(&context(&state, rt, &our_id), &cb).await;
+    render(&state, step, lang, &correlation)
 }
 
 /// The attribute's label in `lang`: the eIDAS FriendlyName's message, else the FriendlyName.
@@ -548,87 +435,14 @@ pub(super) async fn consent(
     let Some(rt) = &state.ps_runtime else {
         return flow_gone(lang, &correlation);
     };
-    if f.flow.len() > 64 {
-        return flow_gone(lang, &correlation);
-    }
-    let flow = match rt.store.take(&format!("{CONSENT_PREFIX}{}", f.flow)).await {
-        Ok(Some(b)) => PendingFlow::from_bytes(&b),
-        _ => None,
-    };
-    let Some(flow) = flow else {
-        return flow_gone(lang, &correlation);
-    };
-    if f.action != "approve" {
-        return fail_to_connector(
-            &state,
-            &flow,
-            Failure::Cancelled,
-            "the person declined to send the details",
-            lang,
-            &correlation,
-        );
-    }
-    let Some(who) = flow.identity.as_ref().and_then(StoredIdentity::to_light) else {
-        return fail_to_connector(
-            &state,
-            &flow,
-            Failure::Internal,
-            "stored identity",
-            lang,
-            &correlation,
-        );
-    };
-    send_success(&state, rt, &flow, &who, lang, &correlation).await
-}
-
-async fn send_success(
-    state: &AppState,
-    rt: &super::PsRuntime,
-    flow: &PendingFlow,
-    who: &crate::light::Authenticated,
-    lang: Lang,
-    correlation: &str,
-) -> Response {
-    let connector = match rt.peers.get(&flow.connector).await {
-        Ok(c) => c,
-        Err(e) => {
-            return fail_to_connector(
-                state,
-                flow,
-                Failure::Internal,
-                &e.to_string(),
-                lang,
-                correlation,
-            );
-        }
-    };
-    let request = flow.request();
     let our_id = state.config.url("/ps/metadata");
-    let addressing = crate::proxy_service::response::Addressing {
-        our_entity_id: &our_id,
-        request: &request,
-        connector: &connector,
-        acs_url: &flow.acs_url,
-    };
-    match crate::proxy_service::response::success(
-        &addressing,
-        who,
-        state.signer.as_ref(),
-        state.clock.now(),
-    ) {
-        Ok(xml) => {
-            tracing::info!(correlation, connector = %flow.connector, "Response sent");
-            post_to_acs(&flow.acs_url, &xml, flow.relay_state.as_deref())
-        }
-        Err(e) => fail_to_connector(
-            state,
-            flow,
-            Failure::Internal,
-            &e.to_string(),
-            lang,
-            correlation,
-        ),
-    }
+    let step = flow::answered(
+        &context(&state, rt, &our_id),
+        &f.flow,
+        f.action == "approve",
+    )
+    .await;
+    render(&state, step, lang, &correlation)
 }
 
 #[cfg(test)]
