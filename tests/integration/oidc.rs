@@ -499,3 +499,42 @@ async fn an_oversized_answer_is_refused_declared_or_chunked() {
         );
     }
 }
+
+#[tokio::test]
+async fn par_configured_against_a_provider_without_par_is_refused_at_discovery() {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", l.local_addr().unwrap());
+    let doc = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+    });
+    let app = axum::Router::new().route(
+        "/.well-known/openid-configuration",
+        axum::routing::get(move || {
+            let d = doc.clone();
+            async move { axum::Json(d) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let p = Provider {
+        issuer,
+        idp: Arc::new(
+            TestIdPorten::new("http://x", vec![], vec![], Arc::new(SystemClock)).unwrap(),
+        ),
+        client_key_pem: String::new(),
+    };
+    let c = IdPortenClient::new(
+        settings(&p, ClientAuth::ClientSecretPost("s".into()), "c"),
+        Arc::new(SystemClock),
+        &[],
+    )
+    .unwrap();
+    let e = c.start(&substantial(), None).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("pushed_authorization_request_endpoint"),
+        "{e}"
+    );
+}
