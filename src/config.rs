@@ -48,6 +48,9 @@ pub struct Config {
     /// Where names and birth dates come from when the ID token lacks them.
     #[serde(default)]
     pub register: RegisterSettings,
+    /// Our OpenID provider (Connector). Absent: the Connector's front is off.
+    #[serde(default)]
+    pub oidc_provider: Option<OidcProviderSettings>,
     /// Where the configuration was read from (paths resolve against its folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -252,13 +255,99 @@ impl Default for RegisterSettings {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConnectorSettings {
     /// Put SPType in the metadata (then requests carry none); only when all relying parties
     /// share the type.
     pub sp_type: Option<String>,
+    /// SPType in each AuthnRequest when the metadata has none.
+    pub request_sp_type: String,
+    /// RequesterID (a URI) to send in every AuthnRequest.
+    pub requester_id: Option<String>,
+    /// Refuse assertions without their own signature (eIDAS crypto requirements: yes).
+    pub require_signed_assertion: bool,
+    /// The countries on the selection page, in this order; empty: every `[[peer]]` with role
+    /// `proxy_service`, sorted by code.
+    pub countries: Vec<String>,
+    /// Identity matching: `none`, `file` (matching_file) or `freg-gateway` (matching_url).
+    pub matching: String,
+    pub matching_file: Option<PathBuf>,
+    pub matching_url: Option<String>,
+    pub matching_timeout_seconds: u64,
+    pub matching_allow_loopback_http: bool,
+    /// Accept synthetic identity numbers from the matcher (test environments only).
+    pub accept_synthetic_numbers: bool,
 }
+
+impl Default for ConnectorSettings {
+    fn default() -> Self {
+        ConnectorSettings {
+            sp_type: None,
+            request_sp_type: "public".into(),
+            requester_id: None,
+            require_signed_assertion: true,
+            countries: Vec::new(),
+            matching: "none".into(),
+            matching_file: None,
+            matching_url: None,
+            matching_timeout_seconds: 5,
+            matching_allow_loopback_http: false,
+            accept_synthetic_numbers: false,
+        }
+    }
+}
+
+/// Our OpenID provider for Norwegian relying parties (the Connector's front).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcProviderSettings {
+    /// PEM private key for ID tokens; absent: the node's signing key.
+    pub signing_key: Option<PathBuf>,
+    /// ES256 (P-256 key), PS256 or RS256 (RSA key).
+    pub signing_alg: String,
+    pub require_par: bool,
+    pub par_lifetime_seconds: u64,
+    pub code_lifetime_seconds: u64,
+    pub token_lifetime_seconds: u64,
+    /// The acr value used when a request names none of ours.
+    pub default_acr: String,
+    #[serde(rename = "client")]
+    pub clients: Vec<OidcClientSettings>,
+}
+
+impl Default for OidcProviderSettings {
+    fn default() -> Self {
+        OidcProviderSettings {
+            signing_key: None,
+            signing_alg: "ES256".into(),
+            require_par: true,
+            par_lifetime_seconds: 60,
+            code_lifetime_seconds: 60,
+            token_lifetime_seconds: 120,
+            default_acr: "eidas-loa-substantial".into(),
+            clients: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcClientSettings {
+    pub client_id: String,
+    pub redirect_uris: Vec<String>,
+    /// private_key_jwt (default), client_secret_basic or client_secret_post.
+    #[serde(default = "default_client_auth")]
+    pub auth: String,
+    /// private_key_jwt: the client's public key or certificate (PEM).
+    pub public_key: Option<PathBuf>,
+    /// client_secret_*: a file holding the secret.
+    pub client_secret_file: Option<PathBuf>,
+    /// Optional eIDAS attributes to ask for and relay (FriendlyName or Name URI).
+    #[serde(default)]
+    pub attributes: Vec<String>,
+}
+
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -405,6 +494,89 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "connector.sp_type {t:?} must be public or private"
             )));
+        }
+        let cn = &self.connector;
+        if cn.request_sp_type != "public" && cn.request_sp_type != "private" {
+            return Err(ConfigError::Invalid(format!(
+                "connector.request_sp_type {:?} must be public or private",
+                cn.request_sp_type
+            )));
+        }
+        if let Some(r) = &cn.requester_id
+            && (r.len() > 1024 || !r.contains(':'))
+        {
+            return Err(ConfigError::Invalid(
+                "connector.requester_id must be a URI of at most 1024 characters".into(),
+            ));
+        }
+        for c in &cn.countries {
+            if !self
+                .peers
+                .iter()
+                .any(|p| p.role == "proxy_service" && &p.country == c)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "connector.countries names {c}, which has no [[peer]] with role proxy_service"
+                )));
+            }
+        }
+        if let Some(op) = &self.oidc_provider {
+            if !["ES256", "PS256", "RS256"].contains(&op.signing_alg.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "oidc_provider.signing_alg {:?}: use ES256, PS256 or RS256",
+                    op.signing_alg
+                )));
+            }
+            if !crate::oidc::provider::ACR_VALUES
+                .iter()
+                .any(|(a, _)| *a == op.default_acr)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "oidc_provider.default_acr {:?} is not an eidas-loa-* value",
+                    op.default_acr
+                )));
+            }
+            if op.par_lifetime_seconds == 0
+                || op.code_lifetime_seconds == 0
+                || op.token_lifetime_seconds == 0
+                || op.code_lifetime_seconds > 600
+            {
+                return Err(ConfigError::Invalid(
+                    "oidc_provider lifetimes must be positive (codes at most 600 s)".into(),
+                ));
+            }
+            let mut seen = std::collections::HashSet::new();
+            for c in &op.clients {
+                if !seen.insert(&c.client_id) {
+                    return Err(ConfigError::Invalid(format!(
+                        "oidc_provider client {} is registered twice",
+                        c.client_id
+                    )));
+                }
+                if c.redirect_uris.is_empty() {
+                    return Err(ConfigError::Invalid(format!(
+                        "oidc_provider client {}: at least one redirect_uri",
+                        c.client_id
+                    )));
+                }
+                for u in &c.redirect_uris {
+                    let loopback = u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost");
+                    if !(u.starts_with("https://") || loopback) || u.contains('#') {
+                        return Err(ConfigError::Invalid(format!(
+                            "oidc_provider client {}: redirect_uri {u:?} must be https (http only on loopback) without a fragment",
+                            c.client_id
+                        )));
+                    }
+                }
+                for a in &c.attributes {
+                    if crate::connector::optional_attribute(a).is_none() {
+                        return Err(ConfigError::Invalid(format!(
+                            "oidc_provider client {}: {a:?} is not an eIDAS attribute",
+                            c.client_id
+                        )));
+                    }
+                }
+            }
         }
         for ct in &self.contacts {
             if ct.contact_type != "support" && ct.contact_type != "technical" {
@@ -589,6 +761,171 @@ impl Config {
                 "[proxy_service] identifier {other:?}: use identity-number or pseudonym"
             ))),
         }
+    }
+
+    /// The keys the Connector decrypts assertions with: the encryption key, then the extra ones.
+    pub fn decryption_keys(&self) -> Result<Vec<PrivateKey>, ConfigError> {
+        let mut out = Vec::new();
+        for p in self
+            .keys
+            .encryption_key
+            .iter()
+            .chain(self.keys.extra_encryption_keys.iter())
+        {
+            out.push(PrivateKey::load(&self.read(p)?).map_err(|e| {
+                ConfigError::Invalid(format!("{}: {e}", self.path(p).display()))
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// The countries of the selection page with their Proxy-Services' metadata URLs.
+    pub fn connector_countries(&self) -> Vec<crate::connector::CountryEntry> {
+        let ps: Vec<_> = self
+            .peers
+            .iter()
+            .filter(|p| p.role == "proxy_service")
+            .map(|p| crate::connector::CountryEntry {
+                code: p.country.clone(),
+                metadata_url: p.metadata_url.clone(),
+            })
+            .collect();
+        if self.connector.countries.is_empty() {
+            let mut all = ps;
+            all.sort_by(|a, b| a.code.cmp(&b.code));
+            all
+        } else {
+            self.connector
+                .countries
+                .iter()
+                .filter_map(|c| ps.iter().find(|p| &p.code == c).cloned())
+                .collect()
+        }
+    }
+
+    /// What the Connector knows of itself.
+    pub fn cn_settings(&self) -> crate::connector::CnSettings {
+        crate::connector::CnSettings {
+            our_entity_id: self.url("/connector/metadata"),
+            our_acs_url: self.url("/connector/acs"),
+            our_country: self.node.country.clone(),
+            metadata_sp_type: self.connector.sp_type.clone(),
+            request_sp_type: self.connector.request_sp_type.clone(),
+            requester_id: self.connector.requester_id.clone(),
+            protocol_versions: self.metadata.protocol_versions.clone(),
+            require_signed_assertion: self.connector.require_signed_assertion,
+            skew: time::Duration::seconds(60),
+            max_age: time::Duration::minutes(5),
+        }
+    }
+
+    /// The identity matcher from `[connector] matching`.
+    pub fn identity_matcher(
+        &self,
+    ) -> Result<Option<std::sync::Arc<dyn crate::connector::matching::IdentityMatcher>>, ConfigError>
+    {
+        use crate::connector::matching::{FileMatcher, FregGateway};
+        let c = &self.connector;
+        match c.matching.as_str() {
+            "none" => Ok(None),
+            "file" => {
+                let p = c.matching_file.as_ref().ok_or_else(|| {
+                    ConfigError::Invalid("[connector] matching = \"file\" needs matching_file".into())
+                })?;
+                let m = FileMatcher::load(&self.path(p), c.accept_synthetic_numbers)
+                    .map_err(|e| ConfigError::Invalid(format!("[connector] {e}")))?;
+                Ok(Some(std::sync::Arc::new(m)))
+            }
+            "freg-gateway" => {
+                let url = c.matching_url.as_ref().ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "[connector] matching = \"freg-gateway\" needs matching_url".into(),
+                    )
+                })?;
+                let m = FregGateway::new(
+                    url,
+                    std::time::Duration::from_secs(c.matching_timeout_seconds.max(1)),
+                    c.matching_allow_loopback_http,
+                    &self.tls_roots()?,
+                    c.accept_synthetic_numbers,
+                )
+                .map_err(|e| ConfigError::Invalid(format!("[connector] {e}")))?;
+                Ok(Some(std::sync::Arc::new(m)))
+            }
+            other => Err(ConfigError::Invalid(format!(
+                "[connector] matching {other:?}: use none, file or freg-gateway"
+            ))),
+        }
+    }
+
+    /// Our OpenID provider from `[oidc_provider]`.
+    pub fn oidc_provider(
+        &self,
+        store: std::sync::Arc<dyn crate::store::Store>,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+    ) -> Result<Option<crate::oidc::provider::Provider>, ConfigError> {
+        use crate::oidc::provider::{ClientCredential, Provider, ProviderSettings, RegisteredClient};
+        let Some(op) = &self.oidc_provider else {
+            return Ok(None);
+        };
+        let key_path = op.signing_key.as_ref().unwrap_or(&self.keys.signing_key);
+        let key = PrivateKey::load(&self.read(key_path)?).map_err(|e| {
+            ConfigError::Invalid(format!("{}: {e}", self.path(key_path).display()))
+        })?;
+        let mut clients = Vec::new();
+        for c in &op.clients {
+            let bad = |m: String| ConfigError::Invalid(format!("oidc_provider client {}: {m}", c.client_id));
+            let secret = || -> Result<String, ConfigError> {
+                let p = c
+                    .client_secret_file
+                    .as_ref()
+                    .ok_or_else(|| bad(format!("{} needs client_secret_file", c.auth)))?;
+                let s = String::from_utf8_lossy(&self.read(p)?).trim().to_string();
+                if s.len() < 32 {
+                    return Err(bad("the client secret must be at least 32 characters".into()));
+                }
+                Ok(s)
+            };
+            let credential = match c.auth.as_str() {
+                "private_key_jwt" => {
+                    let p = c
+                        .public_key
+                        .as_ref()
+                        .ok_or_else(|| bad("private_key_jwt needs public_key".into()))?;
+                    let (k, algs) = RegisteredClient::key_from_pem(&self.read(p)?).map_err(bad)?;
+                    ClientCredential::PrivateKeyJwt(k, algs)
+                }
+                "client_secret_basic" => ClientCredential::ClientSecretBasic(secret()?),
+                "client_secret_post" => ClientCredential::ClientSecretPost(secret()?),
+                other => {
+                    return Err(bad(format!(
+                        "auth {other:?}: use private_key_jwt, client_secret_basic or client_secret_post"
+                    )));
+                }
+            };
+            clients.push(RegisteredClient {
+                client_id: c.client_id.clone(),
+                redirect_uris: c.redirect_uris.clone(),
+                credential,
+                attributes: c.attributes.clone(),
+            });
+        }
+        let default_level = crate::oidc::provider::ACR_VALUES
+            .iter()
+            .find(|(a, _)| *a == op.default_acr)
+            .map(|(_, l)| *l)
+            .unwrap_or(crate::eidas::loa::Level::Substantial);
+        let settings = ProviderSettings {
+            issuer: self.node.public_url.trim_end_matches('/').to_string(),
+            require_par: op.require_par,
+            par_lifetime: std::time::Duration::from_secs(op.par_lifetime_seconds),
+            code_lifetime: std::time::Duration::from_secs(op.code_lifetime_seconds),
+            token_lifetime: std::time::Duration::from_secs(op.token_lifetime_seconds),
+            default_level,
+        };
+        Provider::new(settings, clients, &key, &op.signing_alg, store, clock)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid(format!("[oidc_provider] {e}")))
     }
 
     fn read(&self, p: &Path) -> Result<Vec<u8>, ConfigError> {

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod connector;
 pub mod config;
 pub mod crypto;
 pub mod demo_country;

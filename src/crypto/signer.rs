@@ -14,6 +14,12 @@ pub trait Signer: Send + Sync {
     fn public_key(&self) -> &PublicKey;
     /// The certificate to announce in KeyInfo, if any.
     fn certificate(&self) -> Option<&Certificate>;
+    /// The same key signing with another allowed algorithm (a peer may list only some), or None
+    /// when this signer cannot (an HSM key bound to one mechanism, or a key of another type).
+    fn variant(&self, alg: SignatureAlgorithm) -> Option<std::sync::Arc<dyn Signer>> {
+        let _ = alg;
+        None
+    }
 }
 
 /// A key held in process memory.
@@ -93,5 +99,15 @@ impl Signer for SoftwareSigner {
 
     fn certificate(&self) -> Option<&Certificate> {
         self.cert.as_ref()
+    }
+
+    fn variant(&self, alg: SignatureAlgorithm) -> Option<std::sync::Arc<dyn Signer>> {
+        if alg == self.alg {
+            return None;
+        }
+        let key = PrivateKey::load(self.key.pkcs8_pem().as_bytes()).ok()?;
+        SoftwareSigner::new(key, Some(alg), self.cert.clone())
+            .ok()
+            .map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn Signer>)
     }
 }

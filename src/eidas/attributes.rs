@@ -628,6 +628,18 @@ impl std::fmt::Debug for Address {
 }
 
 impl Address {
+    /// The parts present, keyed by their element names (`Thoroughfare`, `PostCode`, …): how the
+    /// Connector hands an address to a relying party.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for (name, v) in self.fields() {
+            if let Some(v) = v {
+                m.insert(name.to_string(), serde_json::Value::String(v.clone()));
+            }
+        }
+        serde_json::Value::Object(m)
+    }
+
     /// The fields with their element names, in schema order.
     fn fields(&self) -> [(&'static str, &Option<String>); 9] {
         [

@@ -4,6 +4,7 @@
 //! the PKCE, state and nonce values of an authorization request.
 
 pub mod client;
+pub mod provider;
 
 use crate::eidas::loa::{Comparison, Level, LevelOfAssurance, RequestedAuthnContext};
 use base64::Engine;

@@ -1,0 +1,765 @@
+//! Our OpenID provider for Norwegian relying parties (the Connector's front edge; in production
+//! ID-porten is its one client, as with Digdir's connector, norway.md §2).
+//!
+//! Authorization code flow only: pushed authorization requests (required by default), PKCE S256
+//! (always), RFC 9207 `iss` on every answer to the redirect URI, client authentication with
+//! `private_key_jwt`, `client_secret_basic` or `client_secret_post` as registered, one-time codes
+//! and PAR request URIs in the shared store (so any instance can finish a flow), ID tokens signed
+//! ES256 (PS256/RS256 with an RSA key), a userinfo endpoint, and errors as RFC 6749 says: to the
+//! redirect URI once client and redirect URI are known to be good, on a page otherwise.
+
+use crate::clock::Clock;
+use crate::crypto::{PrivateKey, PublicKey};
+use crate::eidas::loa::Level;
+use crate::oidc::one_time_value;
+use crate::store::Store;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a registered client authenticates.
+pub enum ClientCredential {
+    /// Its public key; the algorithms its assertions may use.
+    PrivateKeyJwt(DecodingKey, Vec<Algorithm>),
+    ClientSecretBasic(String),
+    ClientSecretPost(String),
+}
+
+pub struct RegisteredClient {
+    pub client_id: String,
+    pub redirect_uris: Vec<String>,
+    pub credential: ClientCredential,
+    /// Optional eIDAS attributes to ask for and relay (FriendlyName or Name URI).
+    pub attributes: Vec<String>,
+}
+
+impl RegisteredClient {
+    fn method(&self) -> &'static str {
+        match self.credential {
+            ClientCredential::PrivateKeyJwt(..) => "private_key_jwt",
+            ClientCredential::ClientSecretBasic(_) => "client_secret_basic",
+            ClientCredential::ClientSecretPost(_) => "client_secret_post",
+        }
+    }
+
+    /// A client key (PEM public key or certificate) for `private_key_jwt`.
+    pub fn key_from_pem(bytes: &[u8]) -> Result<(DecodingKey, Vec<Algorithm>), String> {
+        let public = match crate::crypto::Certificate::load(bytes) {
+            Ok(c) => c.public_key().clone(),
+            Err(_) => {
+                let der = crate::crypto::pem::parse(bytes)
+                    .and_then(|b| b.into_iter().find(|b| b.label == "PUBLIC KEY"))
+                    .map(|b| b.der)
+                    .ok_or("neither a certificate nor a PUBLIC KEY PEM")?;
+                PublicKey::from_spki_der(&der).map_err(|e| e.to_string())?
+            }
+        };
+        let (spki, algs) = match &public {
+            PublicKey::Rsa { spki, .. } => (
+                spki,
+                vec![Algorithm::RS256, Algorithm::PS256, Algorithm::RS384, Algorithm::PS384],
+            ),
+            PublicKey::Ec { spki, curve, .. } => match curve {
+                crate::crypto::Curve::P256 => (spki, vec![Algorithm::ES256]),
+                crate::crypto::Curve::P384 => (spki, vec![Algorithm::ES384]),
+                c => return Err(format!("a {} key has no JOSE algorithm", c.name())),
+            },
+        };
+        let pem = crate::crypto::pem::encode("PUBLIC KEY", spki);
+        let key = match public {
+            PublicKey::Rsa { .. } => DecodingKey::from_rsa_pem(pem.as_bytes()),
+            PublicKey::Ec { .. } => DecodingKey::from_ec_pem(pem.as_bytes()),
+        }
+        .map_err(|e| e.to_string())?;
+        Ok((key, algs))
+    }
+}
+
+/// Lifetimes and policy.
+#[derive(Clone, Debug)]
+pub struct ProviderSettings {
+    /// Our issuer: the node's public URL.
+    pub issuer: String,
+    pub require_par: bool,
+    pub par_lifetime: Duration,
+    pub code_lifetime: Duration,
+    pub token_lifetime: Duration,
+    /// The level asked of the foreign node when `acr_values` names none of ours.
+    pub default_level: Level,
+}
+
+/// The acr values we speak (norway.md §2), and their levels.
+pub const ACR_VALUES: [(&str, Level); 3] = [
+    ("eidas-loa-low", Level::Low),
+    ("eidas-loa-substantial", Level::Substantial),
+    ("eidas-loa-high", Level::High),
+];
+
+pub fn acr_for(level: Level) -> &'static str {
+    ACR_VALUES
+        .iter()
+        .find(|(_, l)| *l == level)
+        .map(|(a, _)| *a)
+        .unwrap_or("eidas-loa-substantial")
+}
+
+/// An authorization request that passed every check, kept until the code is issued.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthzRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub scope: String,
+    /// The minimum level the relying party asked for.
+    pub level: Level,
+    pub ui_locales: Option<String>,
+    /// A country the relying party named (`eidas_country`): no selection page.
+    pub country: Option<String>,
+}
+
+/// A refused authorization request: where the answer goes depends on what could be trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthzError {
+    /// Client or redirect URI unknown (or the PAR request URI): an error page, no redirect.
+    Page(String),
+    /// Everything else: back to the relying party's redirect URI.
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: &'static str,
+        description: String,
+    },
+}
+
+/// An error of the PAR, token or userinfo endpoint (RFC 6749 §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub status: u16,
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    fn bad(error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            status: 400,
+            error,
+            description: description.into(),
+        }
+    }
+    fn client() -> Self {
+        OAuthError {
+            status: 401,
+            error: "invalid_client",
+            description: "client authentication failed".into(),
+        }
+    }
+    pub fn body(&self) -> Value {
+        json!({"error": self.error, "error_description": self.description})
+    }
+}
+
+/// What a code stands for.
+#[derive(Serialize, Deserialize)]
+struct Grant {
+    authz: AuthzRequest,
+    claims: serde_json::Map<String, Value>,
+    auth_time: i64,
+}
+
+pub struct Provider {
+    pub settings: ProviderSettings,
+    clients: Vec<RegisteredClient>,
+    key: EncodingKey,
+    alg: Algorithm,
+    kid: String,
+    jwk: Value,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Longest `state` / `nonce` / `code_challenge` / scope accepted.
+const MAX_PARAM: usize = 512;
+
+impl Provider {
+    /// A provider signing with `key` (`ES256` needs P-256; `PS256`/`RS256` RSA).
+    pub fn new(
+        settings: ProviderSettings,
+        clients: Vec<RegisteredClient>,
+        key: &PrivateKey,
+        alg: &str,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, String> {
+        let pem = key.pkcs8_pem();
+        let (alg, enc) = match (alg, key) {
+            (
+                "ES256",
+                PrivateKey::Ec {
+                    curve: crate::crypto::Curve::P256,
+                    ..
+                },
+            ) => (Algorithm::ES256, EncodingKey::from_ec_pem(pem.as_bytes())),
+            ("PS256", PrivateKey::Rsa { .. }) => {
+                (Algorithm::PS256, EncodingKey::from_rsa_pem(pem.as_bytes()))
+            }
+            ("RS256", PrivateKey::Rsa { .. }) => {
+                (Algorithm::RS256, EncodingKey::from_rsa_pem(pem.as_bytes()))
+            }
+            (a, k) => {
+                return Err(format!(
+                    "signing_alg {a} cannot be made with a {} key (ES256: P-256; PS256, RS256: RSA)",
+                    k.public_key().describe()
+                ));
+            }
+        };
+        let enc = enc.map_err(|e| e.to_string())?;
+        let (kid, mut jwk) = jwk_of(key.public_key())?;
+        jwk["alg"] = json!(format!("{alg:?}"));
+        Ok(Provider {
+            settings,
+            clients,
+            key: enc,
+            alg,
+            kid,
+            jwk,
+            store,
+            clock,
+        })
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.issuer)
+    }
+
+    pub fn client(&self, id: &str) -> Option<&RegisteredClient> {
+        self.clients.iter().find(|c| c.client_id == id)
+    }
+
+    pub fn discovery(&self) -> Value {
+        json!({
+            "issuer": self.settings.issuer,
+            "authorization_endpoint": self.url("/oidc/authorize"),
+            "pushed_authorization_request_endpoint": self.url("/oidc/par"),
+            "require_pushed_authorization_requests": self.settings.require_par,
+            "token_endpoint": self.url("/oidc/token"),
+            "userinfo_endpoint": self.url("/oidc/userinfo"),
+            "jwks_uri": self.url("/oidc/jwks"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [format!("{:?}", self.alg)],
+            "token_endpoint_auth_methods_supported":
+                ["private_key_jwt", "client_secret_basic", "client_secret_post"],
+            "token_endpoint_auth_signing_alg_values_supported":
+                ["ES256", "ES384", "RS256", "PS256", "RS384", "PS384"],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": ["openid", "profile", "eidas"],
+            "acr_values_supported": ACR_VALUES.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+            "claims_supported": [
+                "sub", "acr", "amr", "auth_time", "pid", "given_name", "family_name", "birthdate",
+                "eidas_identifier", "eidas_firstname", "eidas_lastname", "eidas_date_of_birth",
+                "eidas_citizen_country_code", "eidas_birth_name", "eidas_place_of_birth",
+                "eidas_current_address", "eidas_gender"
+            ],
+            "authorization_response_iss_parameter_supported": true,
+            "ui_locales_supported": ["nb", "nn", "en", "se"],
+        })
+    }
+
+    pub fn jwks(&self) -> Value {
+        json!({ "keys": [self.jwk] })
+    }
+
+    /// Authenticate the client of a PAR or token request. `endpoint` is the URL called (an
+    /// assertion's `aud` may name it or the issuer).
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        form: &HashMap<String, String>,
+        endpoint: &str,
+    ) -> Result<&RegisteredClient, OAuthError> {
+        if let Some(assertion) = form.get("client_assertion") {
+            if form.get("client_assertion_type").map(String::as_str)
+                != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            {
+                return Err(OAuthError::client());
+            }
+            let header = jsonwebtoken::decode_header(assertion).map_err(|_| OAuthError::client())?;
+            // The client is who the assertion says (iss = sub = client_id); client_id, when sent,
+            // must agree.
+            let unverified: Value = assertion
+                .split('.')
+                .nth(1)
+                .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .ok_or_else(OAuthError::client)?;
+            let id = unverified["iss"].as_str().ok_or_else(OAuthError::client)?;
+            if form.get("client_id").is_some_and(|c| c != id) {
+                return Err(OAuthError::client());
+            }
+            let c = self.client(id).ok_or_else(OAuthError::client)?;
+            let ClientCredential::PrivateKeyJwt(key, algs) = &c.credential else {
+                return Err(OAuthError::client());
+            };
+            if !algs.contains(&header.alg) {
+                return Err(OAuthError::client());
+            }
+            let mut v = Validation::new(header.alg);
+            v.set_audience(&[
+                self.settings.issuer.as_str(),
+                endpoint,
+                &format!("{}/", self.settings.issuer),
+            ]);
+            v.set_issuer(&[id]);
+            v.sub = Some(id.to_string());
+            v.leeway = 30;
+            v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+            let d = jsonwebtoken::decode::<Value>(assertion, key, &v)
+                .map_err(|_| OAuthError::client())?;
+            let jti = d.claims["jti"].as_str().ok_or_else(OAuthError::client)?;
+            let exp = d.claims["exp"].as_i64().unwrap_or(0);
+            if exp - self.now() > 600 || jti.len() > 256 {
+                return Err(OAuthError::client());
+            }
+            let ttl = Duration::from_secs((exp - self.now()).max(1) as u64 + 60);
+            let fresh = self
+                .store
+                .insert_if_absent(&format!("op-jti:{id}:{jti}"), b"1", ttl)
+                .await
+                .map_err(|_| OAuthError {
+                    status: 503,
+                    error: "temporarily_unavailable",
+                    description: "try again".into(),
+                })?;
+            if !fresh {
+                return Err(OAuthError::client());
+            }
+            return Ok(c);
+        }
+        let basic = authorization
+            .and_then(|h| h.strip_prefix("Basic "))
+            .map(|b| -> Result<(String, String), OAuthError> {
+                let raw = STANDARD
+                    .decode(b.trim())
+                    .map_err(|_| OAuthError::client())?;
+                let raw = String::from_utf8(raw).map_err(|_| OAuthError::client())?;
+                let (i, s) = raw.split_once(':').ok_or_else(OAuthError::client)?;
+                let dec = |x: &str| {
+                    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={x}"))
+                        .ok()
+                        .and_then(|v| v.into_iter().next())
+                        .map(|(_, v)| v)
+                        .ok_or_else(OAuthError::client)
+                };
+                Ok((dec(i)?, dec(s)?))
+            })
+            .transpose()?;
+        let (id, secret, via_basic) = match basic {
+            Some((i, s)) => (i, s, true),
+            None => (
+                form.get("client_id").cloned().ok_or_else(OAuthError::client)?,
+                form.get("client_secret")
+                    .cloned()
+                    .ok_or_else(OAuthError::client)?,
+                false,
+            ),
+        };
+        let c = self.client(&id).ok_or_else(OAuthError::client)?;
+        let expected = match (&c.credential, via_basic) {
+            (ClientCredential::ClientSecretBasic(s), true) => s,
+            (ClientCredential::ClientSecretPost(s), false) => s,
+            _ => return Err(OAuthError::client()),
+        };
+        if crate::oidc::client::constant_time_eq(expected.as_bytes(), secret.as_bytes()) {
+            Ok(c)
+        } else {
+            Err(OAuthError::client())
+        }
+    }
+
+    /// Check authorization parameters for `client`.
+    fn validate(
+        &self,
+        client: &RegisteredClient,
+        p: &HashMap<String, String>,
+    ) -> Result<AuthzRequest, AuthzError> {
+        let redirect_uri = p.get("redirect_uri").cloned().unwrap_or_default();
+        if !client.redirect_uris.contains(&redirect_uri) {
+            return Err(AuthzError::Page(
+                "redirect_uri is not registered for the client".into(),
+            ));
+        }
+        let state = p.get("state").cloned();
+        let fail = |error: &'static str, d: &str| AuthzError::Redirect {
+            redirect_uri: redirect_uri.clone(),
+            state: state.clone().filter(|s| s.len() <= MAX_PARAM),
+            error,
+            description: d.to_string(),
+        };
+        if p.values().any(|v| v.len() > 2048) || state.as_ref().is_some_and(|s| s.len() > MAX_PARAM)
+        {
+            return Err(fail("invalid_request", "a parameter is too long"));
+        }
+        if p.get("response_type").map(String::as_str) != Some("code") {
+            return Err(fail(
+                "unsupported_response_type",
+                "only the code flow is supported",
+            ));
+        }
+        if p.get("response_mode").is_some_and(|m| m != "query") {
+            return Err(fail("invalid_request", "only response_mode=query"));
+        }
+        if p.contains_key("request") {
+            return Err(fail(
+                "request_not_supported",
+                "request objects are not supported; use PAR",
+            ));
+        }
+        let scope = p.get("scope").cloned().unwrap_or_default();
+        if !scope.split(' ').any(|s| s == "openid") {
+            return Err(fail("invalid_scope", "openid is required"));
+        }
+        if p.get("code_challenge_method").map(String::as_str) != Some("S256") {
+            return Err(fail("invalid_request", "PKCE with S256 is required"));
+        }
+        let code_challenge = p.get("code_challenge").cloned().unwrap_or_default();
+        if code_challenge.len() != 43
+            || !code_challenge
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(fail("invalid_request", "code_challenge is not an S256 value"));
+        }
+        let level = match p.get("acr_values") {
+            None => self.settings.default_level,
+            Some(v) => {
+                // The first of ours, in the relying party's order of preference.
+                let found = v
+                    .split(' ')
+                    .find_map(|a| ACR_VALUES.iter().find(|(x, _)| *x == a).map(|(_, l)| *l));
+                match found {
+                    Some(l) => l,
+                    None => {
+                        return Err(fail(
+                            "invalid_request",
+                            "acr_values names none of eidas-loa-low, eidas-loa-substantial, eidas-loa-high",
+                        ));
+                    }
+                }
+            }
+        };
+        let country = match p.get("eidas_country") {
+            Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) => {
+                Some(c.clone())
+            }
+            Some(_) => {
+                return Err(fail(
+                    "invalid_request",
+                    "eidas_country is not a two-letter country code",
+                ));
+            }
+            None => None,
+        };
+        Ok(AuthzRequest {
+            client_id: client.client_id.clone(),
+            redirect_uri: redirect_uri.clone(),
+            state: state.clone(),
+            nonce: p.get("nonce").cloned(),
+            code_challenge,
+            scope,
+            level,
+            ui_locales: p.get("ui_locales").cloned(),
+            country,
+        })
+    }
+
+    /// The PAR endpoint: authenticate, validate, keep; answers `(request_uri, expires_in)`.
+    pub async fn par(
+        &self,
+        authorization: Option<&str>,
+        form: &HashMap<String, String>,
+    ) -> Result<(String, u64), OAuthError> {
+        let c = self
+            .authenticate(authorization, form, &self.url("/oidc/par"))
+            .await?;
+        if form.contains_key("request_uri") {
+            return Err(OAuthError::bad(
+                "invalid_request",
+                "request_uri is not allowed in a pushed request",
+            ));
+        }
+        let a = self.validate(c, form).map_err(|e| match e {
+            AuthzError::Page(d) => OAuthError::bad("invalid_request", d),
+            AuthzError::Redirect {
+                error, description, ..
+            } => OAuthError::bad(error, description),
+        })?;
+        let uri = format!("urn:ietf:params:oauth:request_uri:{}", one_time_value());
+        let bytes = serde_json::to_vec(&a).map_err(|e| OAuthError::bad("server_error", e.to_string()))?;
+        self.store
+            .put(&format!("op-par:{uri}"), &bytes, self.settings.par_lifetime)
+            .await
+            .map_err(|_| OAuthError {
+                status: 503,
+                error: "temporarily_unavailable",
+                description: "try again".into(),
+            })?;
+        Ok((uri, self.settings.par_lifetime.as_secs()))
+    }
+
+    /// The authorization endpoint: a pushed request (taken once) or, when PAR is not required,
+    /// the parameters themselves.
+    pub async fn authorize(&self, p: &HashMap<String, String>) -> Result<AuthzRequest, AuthzError> {
+        let client_id = p.get("client_id").cloned().unwrap_or_default();
+        let client = self
+            .client(&client_id)
+            .ok_or_else(|| AuthzError::Page("unknown client_id".into()))?;
+        if let Some(uri) = p.get("request_uri") {
+            let stored = self
+                .store
+                .take(&format!("op-par:{uri}"))
+                .await
+                .map_err(|e| AuthzError::Page(format!("store: {e}")))?
+                .ok_or_else(|| {
+                    AuthzError::Page("request_uri is unknown, used or expired".into())
+                })?;
+            let a: AuthzRequest = serde_json::from_slice(&stored)
+                .map_err(|e| AuthzError::Page(e.to_string()))?;
+            if a.client_id != client_id {
+                return Err(AuthzError::Page("request_uri belongs to another client".into()));
+            }
+            return Ok(a);
+        }
+        let a = self.validate(client, p)?;
+        if self.settings.require_par {
+            return Err(AuthzError::Redirect {
+                redirect_uri: a.redirect_uri,
+                state: a.state,
+                error: "invalid_request",
+                description: "pushed authorization requests are required".into(),
+            });
+        }
+        Ok(a)
+    }
+
+    /// Where to send the browser with an error.
+    pub fn error_redirect(
+        &self,
+        redirect_uri: &str,
+        state: Option<&str>,
+        error: &str,
+        description: &str,
+    ) -> String {
+        let mut q: Vec<(&str, &str)> = vec![("error", error), ("error_description", description)];
+        if let Some(s) = state {
+            q.push(("state", s));
+        }
+        q.push(("iss", &self.settings.issuer));
+        with_query(redirect_uri, &q)
+    }
+
+    /// Issue a one-time code for these claims; returns the redirect URL.
+    pub async fn issue_code(
+        &self,
+        authz: &AuthzRequest,
+        claims: serde_json::Map<String, Value>,
+        auth_time: i64,
+    ) -> Result<String, String> {
+        let code = one_time_value();
+        let g = Grant {
+            authz: authz.clone(),
+            claims,
+            auth_time,
+        };
+        let bytes = serde_json::to_vec(&g).map_err(|e| e.to_string())?;
+        self.store
+            .put(
+                &format!("op-code:{}", digest(&code)),
+                &bytes,
+                self.settings.code_lifetime,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut q: Vec<(&str, &str)> = vec![("code", &code)];
+        if let Some(s) = &authz.state {
+            q.push(("state", s));
+        }
+        q.push(("iss", &self.settings.issuer));
+        Ok(with_query(&authz.redirect_uri, &q))
+    }
+
+    /// The token endpoint.
+    pub async fn token(
+        &self,
+        authorization: Option<&str>,
+        form: &HashMap<String, String>,
+    ) -> Result<Value, OAuthError> {
+        let c = self
+            .authenticate(authorization, form, &self.url("/oidc/token"))
+            .await?;
+        if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
+            return Err(OAuthError::bad(
+                "unsupported_grant_type",
+                "authorization_code only",
+            ));
+        }
+        let code = form.get("code").cloned().unwrap_or_default();
+        let grant_err = || OAuthError::bad("invalid_grant", "the code is unknown, used, expired or not yours");
+        let stored = self
+            .store
+            .take(&format!("op-code:{}", digest(&code)))
+            .await
+            .map_err(|_| OAuthError {
+                status: 503,
+                error: "temporarily_unavailable",
+                description: "try again".into(),
+            })?
+            .ok_or_else(grant_err)?;
+        let g: Grant = serde_json::from_slice(&stored).map_err(|_| grant_err())?;
+        if g.authz.client_id != c.client_id
+            || form.get("redirect_uri") != Some(&g.authz.redirect_uri)
+        {
+            return Err(grant_err());
+        }
+        let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+        if verifier.len() < 43
+            || verifier.len() > 128
+            || !crate::oidc::client::constant_time_eq(
+                crate::oidc::Pkce::from_verifier(verifier).challenge.as_bytes(),
+                g.authz.code_challenge.as_bytes(),
+            )
+        {
+            return Err(OAuthError::bad("invalid_grant", "PKCE verification failed"));
+        }
+        let now = self.now();
+        let life = self.settings.token_lifetime.as_secs() as i64;
+        let mut id = g.claims.clone();
+        id.insert("iss".into(), json!(self.settings.issuer));
+        id.insert("aud".into(), json!(c.client_id));
+        id.insert("azp".into(), json!(c.client_id));
+        id.insert("iat".into(), json!(now));
+        id.insert("exp".into(), json!(now + life));
+        id.insert("auth_time".into(), json!(g.auth_time));
+        id.insert("jti".into(), json!(one_time_value()));
+        if let Some(n) = &g.authz.nonce {
+            id.insert("nonce".into(), json!(n));
+        }
+        let mut h = Header::new(self.alg);
+        h.kid = Some(self.kid.clone());
+        let id_token = jsonwebtoken::encode(&h, &Value::Object(id), &self.key)
+            .map_err(|e| OAuthError::bad("server_error", e.to_string()))?;
+        let access_token = one_time_value() + &one_time_value();
+        let userinfo = json!({"client_id": c.client_id, "claims": g.claims});
+        self.store
+            .put(
+                &format!("op-at:{}", digest(&access_token)),
+                &serde_json::to_vec(&userinfo).unwrap_or_default(),
+                self.settings.token_lifetime,
+            )
+            .await
+            .map_err(|_| OAuthError {
+                status: 503,
+                error: "temporarily_unavailable",
+                description: "try again".into(),
+            })?;
+        Ok(json!({
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": life,
+            "id_token": id_token,
+            "scope": g.authz.scope,
+        }))
+    }
+
+    /// The userinfo endpoint: the same claims as the ID token's, for a valid access token.
+    pub async fn userinfo(&self, authorization: Option<&str>) -> Result<Value, OAuthError> {
+        let invalid = || OAuthError {
+            status: 401,
+            error: "invalid_token",
+            description: "the access token is unknown or expired".into(),
+        };
+        let token = authorization
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(invalid)?;
+        let stored = self
+            .store
+            .get(&format!("op-at:{}", digest(token)))
+            .await
+            .map_err(|_| invalid())?
+            .ok_or_else(invalid)?;
+        let v: Value = serde_json::from_slice(&stored).map_err(|_| invalid())?;
+        Ok(v["claims"].clone())
+    }
+
+    /// The `token_endpoint_auth_method` a client is registered with.
+    pub fn auth_method(&self, client_id: &str) -> Option<&'static str> {
+        self.client(client_id).map(RegisteredClient::method)
+    }
+}
+
+/// Codes and tokens are stored under their SHA-256, never as themselves.
+fn digest(s: &str) -> String {
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.as_bytes()))
+}
+
+fn with_query(base: &str, params: &[(&str, &str)]) -> String {
+    let q = serde_urlencoded::to_string(params).unwrap_or_default();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}{q}")
+}
+
+/// The JWK of a public key and its `kid` (a thumbprint-like hash of the key).
+fn jwk_of(public: &PublicKey) -> Result<(String, Value), String> {
+    let (kid_src, jwk) = match public {
+        PublicKey::Ec { point, curve, spki } => {
+            let (crv, n) = match curve {
+                crate::crypto::Curve::P256 => ("P-256", 32),
+                crate::crypto::Curve::P384 => ("P-384", 48),
+                c => return Err(format!("no JWK for {}", c.name())),
+            };
+            (
+                spki,
+                json!({"kty": "EC", "crv": crv, "use": "sig",
+                    "x": URL_SAFE_NO_PAD.encode(&point[1..1 + n]),
+                    "y": URL_SAFE_NO_PAD.encode(&point[1 + n..1 + 2 * n])}),
+            )
+        }
+        PublicKey::Rsa { spki, .. } => {
+            use x509_parser::prelude::FromDer;
+            let (_, info) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki)
+                .map_err(|e| e.to_string())?;
+            let Ok(x509_parser::public_key::PublicKey::RSA(rsa)) = info.parsed() else {
+                return Err("RSA key".into());
+            };
+            let strip = |b: &[u8]| -> Vec<u8> {
+                let i = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+                b[i..].to_vec()
+            };
+            (
+                spki,
+                json!({"kty": "RSA", "use": "sig",
+                    "n": URL_SAFE_NO_PAD.encode(strip(rsa.modulus)),
+                    "e": URL_SAFE_NO_PAD.encode(strip(rsa.exponent))}),
+            )
+        }
+    };
+    let kid = URL_SAFE_NO_PAD
+        .encode(&aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, kid_src).as_ref()[..12]);
+    let mut jwk = jwk;
+    jwk["kid"] = json!(kid);
+    Ok((kid, jwk))
+}
