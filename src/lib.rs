@@ -9,6 +9,8 @@ pub mod connector;
 pub mod config;
 pub mod crypto;
 pub mod demo_country;
+pub mod demo_proxy_service;
+pub mod demo_rp;
 pub mod eidas;
 pub mod light;
 pub mod metadata;

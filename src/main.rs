@@ -306,7 +306,7 @@ fn run_server_with(
         Arc::new(signer),
         Arc::new(eidas_node::clock::SystemClock),
     )?
-    .with_proxy_service()
+    .with_runtime()
     .map_err(|e| anyhow!("{e}"))?;
     listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -364,6 +364,7 @@ fn demo(a: DemoArgs) -> Result<()> {
             KeyKind::EcP256,
             "eidas-node demo ID-porten client",
         ),
+        ("rp-client", KeyKind::EcP256, "demo Norwegian service"),
         ("xe-signing", KeyKind::EcP256, "demo country XE signing"),
         (
             "xe-encryption",
@@ -388,6 +389,10 @@ fn demo(a: DemoArgs) -> Result<()> {
     if !register_path.exists() {
         write_new(&register_path, DEMO_REGISTER.as_bytes(), 0o644)?;
     }
+    let matches_path = dir.join("identity-matches.toml");
+    if !matches_path.exists() {
+        write_new(&matches_path, DEMO_MATCHES.as_bytes(), 0o644)?;
+    }
     let config_path = dir.join("eidas-node.toml");
     std::fs::write(
         &config_path,
@@ -404,6 +409,12 @@ client_key = \"keys/idporten-client/key.pem\"\nallow_loopback_http = true\n\n\
 [metadata_fetch]\nallow_loopback_http = true\n\n\
 [[peer]]\ncountry = \"XE\"\nrole = \"connector\"\nmetadata_url = \"{base}/xe/metadata\"\n\
 trust_anchors = [\"keys/xe-signing/cert.pem\"]\n\n\
+[[peer]]\ncountry = \"XE\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xe/ps/metadata\"\n\
+trust_anchors = [\"keys/xe-signing/cert.pem\"]\n\n\
+[connector]\nmatching = \"file\"\nmatching_file = \"identity-matches.toml\"\naccept_synthetic_numbers = true\n\n\
+[oidc_provider]\n\n\
+[[oidc_provider.client]]\nclient_id = \"demo-service\"\nredirect_uris = [\"{base}/rp/callback\"]\n\
+public_key = \"keys/rp-client/cert.pem\"\nattributes = [\"PlaceOfBirth\"]\n\n\
 [organization]\nname = \"eidas-node demo\"\ndisplay_name = \"eidas-node demo\"\nurl = \"{base}\"\n\n\
 [[contact]]\ntype = \"support\"\ncompany = \"eidas-node demo\"\nemail = \"support@example.invalid\"\n\n\
 [[contact]]\ntype = \"technical\"\ncompany = \"eidas-node demo\"\nemail = \"technical@example.invalid\"\n"
@@ -417,13 +428,20 @@ trust_anchors = [\"keys/xe-signing/cert.pem\"]\n\n\
 \x20 ID-porten ({base}/test-idporten), approve what is sent, and XE shows what it received.\n\
 \x20 Proxy-Service metadata: {base}/ps/metadata\n\
 \x20 Connector metadata:     {base}/connector/metadata\n\
+\x20 Open {base}/rp to log in to the demo Norwegian service with the demo country XE's eID:\n\
+\x20 our Connector shows the country list, XE's Proxy-Service lets you pick a test person,\n\
+\x20 and the service shows the claims of the ID token it received.\n\
+\x20 OpenID provider:        {base}/.well-known/openid-configuration\n\
 \x20 health:                 {base}/healthz\n\
-Not there yet: the Connector flow (a Norwegian service logging in a European). Stop with Ctrl-C.",
+Stop with Ctrl-C.",
         dir.display()
     );
     let extra = demo_peers(&config, &base, dir)?;
     run_server_with(config, listener, Some(banner), extra)
 }
+
+/// The demo's identity matches (foreign identifier → synthetic Norwegian number).
+const DEMO_MATCHES: &str = include_str!("connector/testdata/identity-matches.toml");
 
 /// The demo's synthetic population register (the same persons the tests use).
 const DEMO_REGISTER: &str = include_str!("register/testdata/synthetic-register.toml");
@@ -476,7 +494,46 @@ fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Re
         clock.clone(),
     )
     .map_err(|e| anyhow!("{e}"))?;
-    let (_, ps_cert) = config.signing_key()?;
+    let (our_key, ps_cert) = config.signing_key()?;
+    let our_signer = SoftwareSigner::new(our_key, None, Some(ps_cert.clone()))
+        .map_err(|e| anyhow!("{e}"))?;
+    let connector_md = config
+        .our_metadata(eidas_node::metadata::ours::Role::Connector)?
+        .to_signed_xml(clock.now(), &our_signer)
+        .map_err(|e| anyhow!("{e}"))?;
+    let xe_ps = eidas_node::demo_proxy_service::DemoProxyService::new(
+        "XE",
+        &format!("{base}/xe/ps"),
+        false,
+        key("xe-signing")?,
+        cert("xe-signing")?,
+        &connector_md,
+        eidas_node::demo_proxy_service::demo_persons(),
+        clock.clone(),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let rp_client = eidas_node::oidc::client::IdPortenClient::new(
+        eidas_node::oidc::client::ClientSettings {
+            issuer: base.to_string(),
+            client_id: "demo-service".into(),
+            redirect_uri: format!("{base}/rp/callback"),
+            auth: eidas_node::oidc::client::ClientAuth::private_key_jwt(
+                &read(&dir.join("keys/rp-client/key.pem"))?,
+                None,
+            )
+            .map_err(|e| anyhow!("{e}"))?,
+            par: true,
+            scope: "openid profile eidas".into(),
+            loa: eidas_node::demo_rp::eidas_loa_mapping(),
+            timeout: std::time::Duration::from_secs(10),
+            clock_skew: time::Duration::seconds(30),
+            allow_loopback_http: true,
+        },
+        clock.clone(),
+        &[],
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let rp = eidas_node::demo_rp::DemoRelyingParty::new(&format!("{base}/rp"), rp_client);
     let xe = eidas_node::demo_country::DemoCountry::new(
         &format!("{base}/xe"),
         &config.url("/ps/sso"),
@@ -494,6 +551,8 @@ fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Re
             "/test-idporten",
             eidas_node::test_idporten::router(Arc::new(idp)),
         )
+        .nest("/xe/ps", eidas_node::demo_proxy_service::router(Arc::new(xe_ps)))
+        .nest("/rp", eidas_node::demo_rp::router(Arc::new(rp)))
         .nest("/xe", eidas_node::demo_country::router(Arc::new(xe))))
 }
 

@@ -219,9 +219,20 @@ pub fn success(
     signer: &dyn Signer,
     now: OffsetDateTime,
 ) -> Result<String, BuildError> {
+    success_with(a, &assertion(a, who, now), signer, now)
+}
+
+/// A success Response around this assertion (the demo's foreign Proxy-Service and the tests
+/// build variations of [`assertion`] with it).
+pub fn success_with(
+    a: &Addressing<'_>,
+    assertion: &Assertion,
+    signer: &dyn Signer,
+    now: OffsetDateTime,
+) -> Result<String, BuildError> {
     let (cert, opts) =
         encryption_choice(a.connector, now).ok_or(BuildError::NoEncryptionCertificate)?;
-    let signed_assertion = sign_root(&assertion(a, who, now).to_xml(), signer)?;
+    let signed_assertion = sign_root(&assertion.to_xml(), signer)?;
     let encrypted = encrypted_data_for(&signed_assertion, &cert, &opts)?;
     let shell = response_shell(
         a,

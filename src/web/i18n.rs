@@ -34,30 +34,45 @@ impl Lang {
         }
     }
 
-    /// The first language of `Accept-Language` we have (`no` counts as bokmål); bokmål when
-    /// none fits, since the people on these pages hold a Norwegian eID.
-    pub fn from_headers(headers: &HeaderMap) -> Lang {
+    fn from_tag(tag: &str) -> Option<Lang> {
+        match tag
+            .trim()
+            .to_ascii_lowercase()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+        {
+            "nb" | "no" => Some(Lang::Nb),
+            "nn" => Some(Lang::Nn),
+            "en" => Some(Lang::En),
+            "se" => Some(Lang::Se),
+            _ => None,
+        }
+    }
+
+    fn from_accept_language(headers: &HeaderMap) -> Option<Lang> {
         headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 v.split(',')
-                    .map(|t| {
-                        t.split(';')
-                            .next()
-                            .unwrap_or("")
-                            .trim()
-                            .to_ascii_lowercase()
-                    })
-                    .find_map(|t| match t.split('-').next().unwrap_or("") {
-                        "nb" | "no" => Some(Lang::Nb),
-                        "nn" => Some(Lang::Nn),
-                        "en" => Some(Lang::En),
-                        "se" => Some(Lang::Se),
-                        _ => None,
-                    })
+                    .find_map(|t| Self::from_tag(t.split(';').next().unwrap_or("")))
             })
-            .unwrap_or(Lang::Nb)
+    }
+
+    /// The first language of `Accept-Language` we have (`no` counts as bokmål); bokmål when
+    /// none fits, since the people on these pages hold a Norwegian eID.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        Self::from_accept_language(headers).unwrap_or(Lang::Nb)
+    }
+
+    /// For the Connector's pages: the relying party's `ui_locales` first, then
+    /// `Accept-Language`; English when neither fits, since these people come from abroad.
+    pub fn for_visitor(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
+        ui_locales
+            .and_then(|u| u.split(' ').find_map(Self::from_tag))
+            .or_else(|| Self::from_accept_language(headers))
+            .unwrap_or(Lang::En)
     }
 }
 
@@ -157,5 +172,14 @@ mod tests {
         assert_eq!(Lang::from_headers(&h("se")), Lang::Se);
         assert_eq!(Lang::from_headers(&h("fr")), Lang::Nb);
         assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::Nb);
+    }
+
+    #[test]
+    fn a_visitor_gets_ui_locales_then_accept_language_then_english() {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_LANGUAGE, "nn-NO".parse().unwrap());
+        assert_eq!(Lang::for_visitor(Some("de se"), &h), Lang::Se);
+        assert_eq!(Lang::for_visitor(Some("de"), &h), Lang::Nn);
+        assert_eq!(Lang::for_visitor(None, &HeaderMap::new()), Lang::En);
     }
 }

@@ -5,6 +5,7 @@
 //! receives AuthnRequests (refusals answered; an accepted request stops where ID-porten would
 //! come next). `/ps/callback`, `/connector/acs` and the OpenID provider come with their issues.
 
+mod cn;
 mod i18n;
 mod ps;
 
@@ -45,11 +46,23 @@ pub struct PsRuntime {
     pub consent: bool,
 }
 
+/// What the Connector needs at run time.
+pub struct CnRuntime {
+    pub peers: Arc<crate::metadata::fetch::MetadataService>,
+    pub store: Arc<dyn crate::store::Store>,
+    pub settings: crate::connector::CnSettings,
+    pub countries: Vec<crate::connector::CountryEntry>,
+    pub provider: Arc<crate::oidc::provider::Provider>,
+    pub matcher: Option<Arc<dyn crate::connector::matching::IdentityMatcher>>,
+    pub decryption_keys: Vec<crate::crypto::PrivateKey>,
+}
+
 pub struct AppState {
     pub config: Arc<Config>,
     pub signer: Arc<dyn Signer>,
     pub clock: Arc<dyn Clock>,
     pub ps_runtime: Option<PsRuntime>,
+    pub cn_runtime: Option<CnRuntime>,
     ps: OurMetadata,
     connector: Option<OurMetadata>,
     published: Mutex<[Option<Published>; 2]>,
@@ -73,15 +86,17 @@ impl AppState {
             signer,
             clock,
             ps_runtime: None,
+            cn_runtime: None,
             ps,
             connector,
             published: Mutex::new([None, None]),
         })
     }
 
-    /// Add the Proxy-Service's run-time parts: the store (redb in the data directory), the
-    /// configured Connectors' metadata service, and our settings.
-    pub fn with_proxy_service(mut self) -> Result<Self, String> {
+    /// Add the run-time parts of both roles: the store (redb in the data directory), the peers'
+    /// metadata service, the Proxy-Service's settings and clients, and — when `[oidc_provider]`
+    /// is configured and the Connector has an encryption key — the Connector's.
+    pub fn with_runtime(mut self) -> Result<Self, String> {
         let c = &self.config;
         let data_dir = if c.node.data_dir.is_absolute() {
             c.node.data_dir.clone()
@@ -123,8 +138,24 @@ impl AppState {
             .map(Arc::new);
         let register = c.population_register().map_err(|e| e.to_string())?;
         let identifier_mode = Arc::new(c.identifier_mode().map_err(|e| e.to_string())?);
+        let peers = Arc::new(service);
+        if c.oidc_provider.is_some() && self.connector.is_some() {
+            let provider = c
+                .oidc_provider(store.clone(), self.clock.clone())
+                .map_err(|e| e.to_string())?
+                .ok_or("[oidc_provider] missing")?;
+            self.cn_runtime = Some(CnRuntime {
+                peers: peers.clone(),
+                store: store.clone(),
+                settings: c.cn_settings(),
+                countries: c.connector_countries(),
+                provider: Arc::new(provider),
+                matcher: c.identity_matcher().map_err(|e| e.to_string())?,
+                decryption_keys: c.decryption_keys().map_err(|e| e.to_string())?,
+            });
+        }
         self.ps_runtime = Some(PsRuntime {
-            peers: Arc::new(service),
+            peers,
             connector_urls,
             store,
             settings,
@@ -213,6 +244,15 @@ pub fn router(state: Shared) -> Router {
         .route("/ps/sso", get(ps::sso_redirect).post(ps::sso_post))
         .route("/ps/callback", get(ps::callback))
         .route("/ps/consent", axum::routing::post(ps::consent))
+        .route("/.well-known/openid-configuration", get(cn::discovery))
+        .route("/oidc/jwks", get(cn::jwks))
+        .route("/oidc/par", axum::routing::post(cn::par))
+        .route("/oidc/authorize", get(cn::authorize_get).post(cn::authorize_post))
+        .route("/oidc/token", axum::routing::post(cn::token))
+        .route("/oidc/userinfo", get(cn::userinfo).post(cn::userinfo))
+        .route("/connector/countries", get(cn::countries))
+        .route("/connector/select", axum::routing::post(cn::select))
+        .route("/connector/acs", axum::routing::post(cn::acs))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(security_header("x-content-type-options", "nosniff"))

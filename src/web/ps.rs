@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// A short random id that ties what a person sees to our log lines.
-fn correlation_id() -> String {
+pub(super) fn correlation_id() -> String {
     let mut b = [0u8; 8];
     let _ = aws_lc_rs::rand::fill(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -48,7 +48,7 @@ struct ConsentPage<'a> {
     flow: &'a str,
 }
 
-fn html_response(status: StatusCode, html: Result<String, askama::Error>) -> Response {
+pub(super) fn html_response(status: StatusCode, html: Result<String, askama::Error>) -> Response {
     match html {
         Ok(h) => (
             status,
@@ -68,7 +68,13 @@ fn html_response(status: StatusCode, html: Result<String, askama::Error>) -> Res
 
 /// An error page in the person's language: a title, what happened, and the reference that ties
 /// it to our log line.
-fn page(status: StatusCode, lang: Lang, title: &str, body: &str, correlation: &str) -> Response {
+pub(super) fn page(
+    status: StatusCode,
+    lang: Lang,
+    title: &str,
+    body: &str,
+    correlation: &str,
+) -> Response {
     use askama::Template;
     let p = ErrorPage {
         lang: lang.code(),
@@ -132,10 +138,15 @@ fn post_error_with(
 
 /// The auto-submitting form that carries a SAML Response to the Connector's ACS.
 fn post_to_acs(acs_url: &str, xml: &str, relay_state: Option<&str>) -> Response {
+    auto_post(acs_url, "SAMLResponse", xml, relay_state)
+}
+
+/// An auto-submitting form (HTTP-POST binding) with `param` = the message, to `url` only.
+pub(super) fn auto_post(url: &str, param: &str, xml: &str, relay_state: Option<&str>) -> Response {
     let nonce = correlation_id();
-    let html = crate::saml::binding::post_form(acs_url, "SAMLResponse", xml, relay_state, &nonce);
+    let html = crate::saml::binding::post_form(url, param, xml, relay_state, &nonce);
     let csp = format!(
-        "default-src 'none'; script-src 'nonce-{nonce}'; form-action {acs_url}; frame-ancestors 'none'"
+        "default-src 'none'; script-src 'nonce-{nonce}'; form-action {url}; frame-ancestors 'none'"
     );
     let mut r = (
         StatusCode::OK,

@@ -57,7 +57,7 @@ async fn node() -> Node {
     let state =
         eidas_node::web::AppState::new(Arc::new(config), Arc::new(signer), Arc::new(SystemClock))
             .unwrap()
-            .with_proxy_service()
+            .with_runtime()
             .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
