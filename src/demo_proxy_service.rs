@@ -60,6 +60,16 @@ pub fn demo_persons() -> Vec<DemoPerson> {
     ]
 }
 
+/// How a test Response carries its assertion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carry {
+    Encrypted,
+    TwoEncrypted,
+    /// In plaintext (refused by every Connector).
+    Plaintext,
+    Nothing,
+}
+
 /// Requests held while a person is on the login page (bounded: the oldest go first).
 const MAX_PENDING: usize = 1000;
 
@@ -74,6 +84,8 @@ pub struct DemoProxyService {
     /// Our Connector, as its metadata says.
     connector: PeerMetadata,
     persons: Vec<DemoPerson>,
+    /// The levels its metadata publishes.
+    levels: Vec<Level>,
     clock: Arc<dyn Clock>,
     pending: Mutex<(HashMap<String, AuthnRequest>, Vec<String>)>,
 }
@@ -117,9 +129,16 @@ impl DemoProxyService {
             signing_cert,
             connector,
             persons,
+            levels: vec![Level::Substantial, Level::High],
             clock,
             pending: Mutex::new((HashMap::new(), Vec::new())),
         })
+    }
+
+    /// Publish only these levels.
+    pub fn with_levels(mut self, levels: Vec<Level>) -> Self {
+        self.levels = levels;
+        self
     }
 
     pub fn metadata_url(&self) -> String {
@@ -134,7 +153,7 @@ impl DemoProxyService {
         &self.persons
     }
 
-    /// Signed Proxy-Service metadata: substantial and high, the minimum data set and the
+    /// Signed Proxy-Service metadata: its levels (substantial and high unless told), the minimum data set and the
     /// optional natural-person attributes it can supply.
     pub fn metadata(&self) -> Result<String, String> {
         let md = OurMetadata {
@@ -144,10 +163,11 @@ impl DemoProxyService {
             endpoint: self.sso(),
             signing_certificates: vec![self.signing_cert.clone()],
             encryption_certificates: vec![],
-            loas: vec![
-                Level::Substantial.notified_uri().into(),
-                Level::High.notified_uri().into(),
-            ],
+            loas: self
+                .levels
+                .iter()
+                .map(|l| l.notified_uri().to_string())
+                .collect(),
             attributes: attributes::mds(attributes::PersonType::NaturalPerson)
                 .map(|a| a.name.to_string())
                 .chain([
@@ -312,6 +332,22 @@ impl DemoProxyService {
         level: Level,
         mutate: impl FnOnce(&mut Assertion),
     ) -> Result<(String, String), String> {
+        self.answer_custom(request, person, level, mutate, |_| {}, Carry::Encrypted, true)
+    }
+
+    /// [`Self::answer`] with every knob: the Response shell, how the assertion is carried, and
+    /// whether the assertion is signed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn answer_custom(
+        &self,
+        request: &AuthnRequest,
+        person: &DemoPerson,
+        level: Level,
+        mutate: impl FnOnce(&mut Assertion),
+        mutate_response: impl FnOnce(&mut saml::Response),
+        carry: Carry,
+        sign_assertion: bool,
+    ) -> Result<(String, String), String> {
         let acs = self.acs()?;
         let our_id = self.metadata_url();
         let a = Addressing {
@@ -323,7 +359,36 @@ impl DemoProxyService {
         let now = self.clock.now();
         let mut assertion = response::assertion(&a, &self.identity(request, person, level), now);
         mutate(&mut assertion);
-        let xml = response::success_with(&a, &assertion, &self.signer, now).map_err(|e| e.to_string())?;
+        let e = |e: response::BuildError| e.to_string();
+        let plain = if sign_assertion {
+            response::sign_root(&assertion.to_xml(), &self.signer).map_err(e)?
+        } else {
+            assertion.to_xml()
+        };
+        let (cert, opts) = response::encryption_choice(&self.connector, now)
+            .ok_or("the Connector has no usable encryption certificate")?;
+        let encrypted = || -> Result<String, String> {
+            let d = crate::xmlsec::enc::encrypted_data_for(&plain, &cert, &opts)
+                .map_err(|e| e.to_string())?;
+            Ok(format!("<saml2:EncryptedAssertion>{d}</saml2:EncryptedAssertion>"))
+        };
+        let inner = match carry {
+            Carry::Encrypted => Some(encrypted()?),
+            Carry::TwoEncrypted => Some(encrypted()? + &encrypted()?),
+            Carry::Plaintext => Some(plain.clone()),
+            Carry::Nothing => None,
+        };
+        let mut shell = response::response_shell(
+            &a,
+            now,
+            saml::Status {
+                code: Some(status::SUCCESS.into()),
+                sub_code: None,
+                message: None,
+            },
+        );
+        mutate_response(&mut shell);
+        let xml = response::sign_root(&shell.to_xml(inner.as_deref()), &self.signer).map_err(e)?;
         Ok((xml, acs))
     }
 

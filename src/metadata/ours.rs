@@ -261,29 +261,26 @@ impl OurMetadata {
 
     /// The signature algorithms we announce: those our signing keys can make (we sign with the
     /// first), all of them eIDAS allow-listed.
+    /// The signature algorithms we accept from peers (`alg:SigningMethod` says what a node
+    /// supports, and peers choose from it): every eIDAS one, whatever our own key is — we verify
+    /// ECDSA and RSA-PSS alike. Our own key's algorithms come first.
     fn signing_algorithms(&self) -> Vec<SignatureAlgorithm> {
-        let mut v = Vec::new();
-        let has_rsa = self
+        let rsa_first = self
             .signing_certificates
-            .iter()
-            .any(|c| matches!(c.public_key(), PublicKey::Rsa { .. }));
-        let has_ec = self
-            .signing_certificates
-            .iter()
-            .any(|c| matches!(c.public_key(), PublicKey::Ec { .. }));
-        for d in [
+            .first()
+            .is_some_and(|c| matches!(c.public_key(), PublicKey::Rsa { .. }));
+        let digests = [
             DigestAlgorithm::Sha256,
             DigestAlgorithm::Sha384,
             DigestAlgorithm::Sha512,
-        ] {
-            if has_ec {
-                v.push(SignatureAlgorithm::Ecdsa(d));
-            }
-            if has_rsa {
-                v.push(SignatureAlgorithm::RsaPss(d));
-            }
+        ];
+        let ec = digests.map(SignatureAlgorithm::Ecdsa);
+        let pss = digests.map(SignatureAlgorithm::RsaPss);
+        if rsa_first {
+            pss.into_iter().chain(ec).collect()
+        } else {
+            ec.into_iter().chain(pss).collect()
         }
-        v
     }
 
     /// Signed metadata, valid from `now`.

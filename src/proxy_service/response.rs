@@ -97,13 +97,15 @@ pub fn encryption_choice(
     None
 }
 
-fn sign_root(xml_text: &str, signer: &dyn Signer) -> Result<String, BuildError> {
+/// Sign the document element of `xml_text` (enveloped).
+pub fn sign_root(xml_text: &str, signer: &dyn Signer) -> Result<String, BuildError> {
     let doc = xml::parse(xml_text.as_bytes(), &Limits::message())
         .map_err(|e| DsigError::Malformed(e.to_string()))?;
     Ok(sign_element(&doc, doc.root(), signer)?)
 }
 
-fn response_shell(a: &Addressing<'_>, now: OffsetDateTime, st: Status) -> Response {
+/// A Response without its assertion, addressed to the request.
+pub fn response_shell(a: &Addressing<'_>, now: OffsetDateTime, st: Status) -> Response {
     Response {
         id: Some(saml::new_id()),
         version: Some("2.0".into()),

@@ -4,6 +4,7 @@
 mod attacks;
 mod cli;
 mod common;
+mod cn_e2e;
 mod config_metadata;
 mod encryption;
 mod folkeregisteret;
