@@ -4,6 +4,7 @@
 #   - .venv with the pinned Python oracles from scripts/requirements-test.txt
 #     (python-xmlsec wheel bundles libxmlsec1 1.3.9 + OpenSSL; lxml; signxml; pysaml2)
 #   - tests/interop/oidc-provider/node_modules: oidc-provider 9.13.3 from its package-lock.json
+#   - tests/interop/openid-client/node_modules: openid-client 6.8.9 from its package-lock.json
 # A second run does nothing: apt packages are checked with dpkg -s, the venv with a stamp file
 # .venv/.stamp-<sha256 of requirements-test.txt>.
 set -euo pipefail
@@ -72,13 +73,17 @@ if ! command -v npm >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-lock_sha=$(sha256sum "$OP/package-lock.json" | cut -c1-16)
-if [[ -f $OP/node_modules/.stamp-$lock_sha ]]; then
-    say "npm: $OP up to date"
-else
-    say "npm: npm ci in $OP"
-    (cd "$OP" && npm ci --no-audit --no-fund --silent)
-    touch "$OP/node_modules/.stamp-$lock_sha"
-fi
+# Node's oidc-provider (playing ID-porten) and openid-client (a Norwegian relying party of our
+# provider), each pinned by its package-lock.json.
+for NPMDIR in "$OP" tests/interop/openid-client; do
+    lock_sha=$(sha256sum "$NPMDIR/package-lock.json" | cut -c1-16)
+    if [[ -f $NPMDIR/node_modules/.stamp-$lock_sha ]]; then
+        say "npm: $NPMDIR up to date"
+    else
+        say "npm: npm ci in $NPMDIR"
+        (cd "$NPMDIR" && npm ci --no-audit --no-fund --silent)
+        touch "$NPMDIR/node_modules/.stamp-$lock_sha"
+    fi
+done
 
 say "ok"

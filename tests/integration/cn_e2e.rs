@@ -232,11 +232,11 @@ pub async fn begin(c: &Cn, level: Level) -> Started {
 
 /// Choose `country`; returns the Proxy-Service's ticket (its login page) after following the
 /// binding our Connector used.
-pub async fn choose(c: &Cn, st: &Started, country: &str) -> (String, &'static str) {
+pub async fn choose(c: &Cn, session: &str, country: &str) -> (String, &'static str) {
     let b = browser();
     let r = b
         .post(format!("{}/connector/select", c.base))
-        .form(&[("session", st.session.as_str()), ("country", country)])
+        .form(&[("session", session), ("country", country)])
         .send()
         .await
         .unwrap();
@@ -315,7 +315,7 @@ pub fn callback_of(r: &reqwest::Response) -> Callback {
 /// Log in all the way; returns the validated ID-token claims.
 async fn full_login(c: &Cn, country: &str, level: Level, person: usize) -> (serde_json::Map<String, serde_json::Value>, &'static str) {
     let st = begin(c, level).await;
-    let (ticket, binding) = choose(c, &st, country).await;
+    let (ticket, binding) = choose(c, &st.session, country).await;
     let lvl = if level == Level::High { "high" } else { "substantial" };
     let r = at_ps(c, country, &ticket, person, lvl, "login").await;
     let cb = callback_of(&r);
@@ -378,7 +378,7 @@ async fn without_a_matcher_nobody_gets_a_pid_and_rsa_encryption_works() {
 async fn userinfo_gives_the_same_claims_for_the_access_token_once_exchanged() {
     let c = cn_setup(CnOptions::default()).await;
     let st = begin(&c, Level::Substantial).await;
-    let (ticket, _) = choose(&c, &st, "XE").await;
+    let (ticket, _) = choose(&c, &st.session, "XE").await;
     let cb = callback_of(&at_ps(&c, "XE", &ticket, 0, "substantial", "login").await);
     // The relying party's token request, by hand, to see the access token.
     let assertion = {
@@ -443,7 +443,7 @@ async fn userinfo_gives_the_same_claims_for_the_access_token_once_exchanged() {
 async fn the_person_cancelling_abroad_or_on_our_page_gives_access_denied() {
     let c = cn_setup(CnOptions::default()).await;
     let st = begin(&c, Level::Substantial).await;
-    let (ticket, _) = choose(&c, &st, "XE").await;
+    let (ticket, _) = choose(&c, &st.session, "XE").await;
     let cb = callback_of(&at_ps(&c, "XE", &ticket, 0, "substantial", "cancel").await);
     assert_eq!(cb.error.as_deref(), Some("access_denied"));
     assert_eq!(cb.state.as_deref(), Some(st.pending.state.as_str()));
@@ -582,7 +582,7 @@ async fn a_request_naming_a_country_skips_the_page() {
 /// The AuthnRequest XE received for a login, and the login's relying-party state.
 async fn request_at_xe(c: &Cn, level: Level) -> (AuthnRequest, Started) {
     let st = begin(c, level).await;
-    let (ticket, _) = choose(c, &st, "XE").await;
+    let (ticket, _) = choose(c, &st.session, "XE").await;
     (c.xe.take(&ticket).expect("XE holds the request"), st)
 }
 

@@ -12,6 +12,7 @@ mod interop;
 mod metadata_fetch;
 mod oidc;
 mod oidc_provider;
+mod openid_client;
 mod peer_samples;
 mod proxy_service;
 mod ps_e2e;
