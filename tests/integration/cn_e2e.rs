@@ -70,6 +70,7 @@ pub async fn cn_setup(o: CnOptions) -> Cn {
     let (xe_key, xe_cert) = key_files(d, "xe", KeyKind::EcP256, "XE");
     let (xr_key, xr_cert) = key_files(d, "xr", KeyKind::Rsa3072, "XR");
     let (xs_key, xs_cert) = key_files(d, "xs", KeyKind::EcP256, "XS");
+    let (xp_key, xp_cert) = key_files(d, "xp", KeyKind::Rsa3072, "XP");
     let (rp_key, _) = key_files(d, "rp", KeyKind::EcP256, "NO");
     std::fs::write(d.join("rp-secret"), "a-client-secret-of-at-least-32-characters").unwrap();
     std::fs::write(
@@ -95,6 +96,7 @@ public_key = \"rp/cert.pem\"\nattributes = [\"PlaceOfBirth\"]\n\n\
 auth = \"client_secret_basic\"\nclient_secret_file = \"rp-secret\"\n\n\
 [[peer]]\ncountry = \"XE\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xe/metadata\"\ntrust_anchors = [\"xe/cert.pem\"]\n\n\
 [[peer]]\ncountry = \"XR\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xr/metadata\"\ntrust_anchors = [\"xr/cert.pem\"]\n\n\
+[[peer]]\ncountry = \"XP\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xp/metadata\"\ntrust_anchors = [\"xp/cert.pem\"]\n\n\
 [[peer]]\ncountry = \"XS\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xs/metadata\"\ntrust_anchors = [\"xs/cert.pem\"]\n\n\
 [[peer]]\ncountry = \"XW\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xe/metadata\"\ntrust_anchors = [\"xe/cert.pem\"]\n\n\
 [[peer]]\ncountry = \"XD\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/nowhere/metadata\"\ntrust_anchors = [\"xe/cert.pem\"]\n\n\
@@ -126,6 +128,7 @@ auth = \"client_secret_basic\"\nclient_secret_file = \"rp-secret\"\n\n\
     };
     let xe = Arc::new(ps("XE", "xe", false, xe_key, xe_cert));
     let xr = Arc::new(ps("XR", "xr", true, xr_key, xr_cert));
+    let xp = Arc::new(ps("XP", "xp", false, xp_key, xp_cert));
     let xs = Arc::new(ps("XS", "xs", false, xs_key, xs_cert).with_levels(vec![Level::Substantial]));
     let state = eidas_node::web::AppState::new(Arc::new(config), Arc::new(signer), clock.clone())
         .unwrap()
@@ -134,7 +137,8 @@ auth = \"client_secret_basic\"\nclient_secret_file = \"rp-secret\"\n\n\
     let app = eidas_node::web::router(Arc::new(state))
         .nest("/xe", eidas_node::demo_proxy_service::router(xe.clone()))
         .nest("/xr", eidas_node::demo_proxy_service::router(xr.clone()))
-        .nest("/xs", eidas_node::demo_proxy_service::router(xs));
+        .nest("/xs", eidas_node::demo_proxy_service::router(xs))
+        .nest("/xp", eidas_node::demo_proxy_service::router(xp));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -230,6 +234,28 @@ pub async fn begin(c: &Cn, level: Level) -> Started {
     }
 }
 
+impl Cn {
+    /// A file in the node's configuration folder (keys: `<name>/key.pem`, `<name>/cert.pem`).
+    pub fn path(&self, rel: &str) -> std::path::PathBuf {
+        self._dir.path().join(rel)
+    }
+}
+
+/// Choose `country`, whose Proxy-Service lists HTTP-POST first: the form our Connector makes
+/// (its action and the SAMLRequest value), not yet sent.
+pub async fn request_form(c: &Cn, session: &str, country: &str) -> (String, String) {
+    let r = browser()
+        .post(format!("{}/connector/select", c.base))
+        .form(&[("session", session), ("country", country)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a POST form");
+    let html = r.text().await.unwrap();
+    let action = unescape(html.split("action=\"").nth(1).unwrap().split('"').next().unwrap());
+    (action, unescape(input(&html, "SAMLRequest").expect("a POST form")))
+}
+
 /// Choose `country`; returns the Proxy-Service's ticket (its login page) after following the
 /// binding our Connector used.
 pub async fn choose(c: &Cn, session: &str, country: &str) -> (String, &'static str) {
@@ -241,6 +267,7 @@ pub async fn choose(c: &Cn, session: &str, country: &str) -> (String, &'static s
         .await
         .unwrap();
     let (page, binding) = if r.status() == 303 {
+        // HTTP-Redirect: follow it.
         let to = location(&r);
         assert!(to.contains("SAMLRequest=") && to.contains("Signature="), "{to}");
         (b.get(&to).send().await.unwrap(), "redirect")

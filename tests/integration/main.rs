@@ -18,6 +18,7 @@ mod proxy_service;
 mod ps_e2e;
 mod ps_http;
 mod pysaml2;
+mod pysaml2_ps;
 mod redirect;
 mod refusals;
 mod saml_check;
