@@ -348,7 +348,6 @@ pub struct OidcClientSettings {
     pub attributes: Vec<String>,
 }
 
-
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationSettings {
@@ -560,7 +559,8 @@ impl Config {
                     )));
                 }
                 for u in &c.redirect_uris {
-                    let loopback = u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost");
+                    let loopback =
+                        u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost");
                     if !(u.starts_with("https://") || loopback) || u.contains('#') {
                         return Err(ConfigError::Invalid(format!(
                             "oidc_provider client {}: redirect_uri {u:?} must be https (http only on loopback) without a fragment",
@@ -772,9 +772,11 @@ impl Config {
             .iter()
             .chain(self.keys.extra_encryption_keys.iter())
         {
-            out.push(PrivateKey::load(&self.read(p)?).map_err(|e| {
-                ConfigError::Invalid(format!("{}: {e}", self.path(p).display()))
-            })?);
+            out.push(
+                PrivateKey::load(&self.read(p)?).map_err(|e| {
+                    ConfigError::Invalid(format!("{}: {e}", self.path(p).display()))
+                })?,
+            );
         }
         Ok(out)
     }
@@ -830,7 +832,9 @@ impl Config {
             "none" => Ok(None),
             "file" => {
                 let p = c.matching_file.as_ref().ok_or_else(|| {
-                    ConfigError::Invalid("[connector] matching = \"file\" needs matching_file".into())
+                    ConfigError::Invalid(
+                        "[connector] matching = \"file\" needs matching_file".into(),
+                    )
                 })?;
                 let m = FileMatcher::load(&self.path(p), c.accept_synthetic_numbers)
                     .map_err(|e| ConfigError::Invalid(format!("[connector] {e}")))?;
@@ -864,17 +868,20 @@ impl Config {
         store: std::sync::Arc<dyn crate::store::Store>,
         clock: std::sync::Arc<dyn crate::clock::Clock>,
     ) -> Result<Option<crate::oidc::provider::Provider>, ConfigError> {
-        use crate::oidc::provider::{ClientCredential, Provider, ProviderSettings, RegisteredClient};
+        use crate::oidc::provider::{
+            ClientCredential, Provider, ProviderSettings, RegisteredClient,
+        };
         let Some(op) = &self.oidc_provider else {
             return Ok(None);
         };
         let key_path = op.signing_key.as_ref().unwrap_or(&self.keys.signing_key);
-        let key = PrivateKey::load(&self.read(key_path)?).map_err(|e| {
-            ConfigError::Invalid(format!("{}: {e}", self.path(key_path).display()))
-        })?;
+        let key = PrivateKey::load(&self.read(key_path)?)
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", self.path(key_path).display())))?;
         let mut clients = Vec::new();
         for c in &op.clients {
-            let bad = |m: String| ConfigError::Invalid(format!("oidc_provider client {}: {m}", c.client_id));
+            let bad = |m: String| {
+                ConfigError::Invalid(format!("oidc_provider client {}: {m}", c.client_id))
+            };
             let secret = || -> Result<String, ConfigError> {
                 let p = c
                     .client_secret_file
@@ -882,7 +889,9 @@ impl Config {
                     .ok_or_else(|| bad(format!("{} needs client_secret_file", c.auth)))?;
                 let s = String::from_utf8_lossy(&self.read(p)?).trim().to_string();
                 if s.len() < 32 {
-                    return Err(bad("the client secret must be at least 32 characters".into()));
+                    return Err(bad(
+                        "the client secret must be at least 32 characters".into()
+                    ));
                 }
                 Ok(s)
             };

@@ -107,10 +107,9 @@ impl DemoProxyService {
         let doc = xml::parse(connector_metadata_xml.as_bytes(), &Limits::default())
             .map_err(|e| e.to_string())?;
         // Our own metadata, handed over in process: read as trusted.
-        let entity = crate::metadata::EntityDescriptor::parse(&Trusted::for_audit(
-            doc.root_element(),
-        ))
-        .map_err(|e| e.to_string())?;
+        let entity =
+            crate::metadata::EntityDescriptor::parse(&Trusted::for_audit(doc.root_element()))
+                .map_err(|e| e.to_string())?;
         let now = clock.now();
         let connector = PeerMetadata {
             entity,
@@ -170,9 +169,7 @@ impl DemoProxyService {
                 .collect(),
             attributes: attributes::mds(attributes::PersonType::NaturalPerson)
                 .map(|a| a.name.to_string())
-                .chain([
-                    "http://eidas.europa.eu/attributes/naturalperson/PlaceOfBirth".to_string(),
-                ])
+                .chain(["http://eidas.europa.eu/attributes/naturalperson/PlaceOfBirth".to_string()])
                 .collect(),
             sp_type: None,
             requester_id_demanded: false,
@@ -211,7 +208,10 @@ impl DemoProxyService {
             self.sso()
         );
         let unsigned = md.to_xml(&saml::new_id(), self.clock.now());
-        let swapped = unsigned.replace(&post, "\u{0}").replace(&redirect, &post).replace('\u{0}', &redirect);
+        let swapped = unsigned
+            .replace(&post, "\u{0}")
+            .replace(&redirect, &post)
+            .replace('\u{0}', &redirect);
         let doc = xml::parse(swapped.as_bytes(), &Limits::default()).map_err(|e| e.to_string())?;
         crate::xmlsec::dsig::sign_element(&doc, doc.root(), &self.signer).map_err(|e| e.to_string())
     }
@@ -235,7 +235,9 @@ impl DemoProxyService {
             Some(q) => {
                 let proof = crate::xmlsec::redirect::verify_query(q, &keys, false)
                     .map_err(|e| format!("Redirect signature: {e}"))?;
-                AuthnRequest::parse(&Trusted::from_redirect(&doc, &proof).map_err(|e| e.to_string())?)
+                AuthnRequest::parse(
+                    &Trusted::from_redirect(&doc, &proof).map_err(|e| e.to_string())?,
+                )
             }
             None => {
                 let v = verify_element(&doc, doc.root(), &keys, &VerifyOptions::default())
@@ -280,7 +282,12 @@ impl DemoProxyService {
     }
 
     /// The identity of `person` at `level`, with the optional attributes the request asked for.
-    pub fn identity(&self, request: &AuthnRequest, person: &DemoPerson, level: Level) -> light::Authenticated {
+    pub fn identity(
+        &self,
+        request: &AuthnRequest,
+        person: &DemoPerson,
+        level: Level,
+    ) -> light::Authenticated {
         let asked = |name: &str| {
             request
                 .extensions
@@ -332,7 +339,15 @@ impl DemoProxyService {
         level: Level,
         mutate: impl FnOnce(&mut Assertion),
     ) -> Result<(String, String), String> {
-        self.answer_custom(request, person, level, mutate, |_| {}, Carry::Encrypted, true)
+        self.answer_custom(
+            request,
+            person,
+            level,
+            mutate,
+            |_| {},
+            Carry::Encrypted,
+            true,
+        )
     }
 
     /// [`Self::answer`] with every knob: the Response shell, how the assertion is carried, and
@@ -370,7 +385,9 @@ impl DemoProxyService {
         let encrypted = || -> Result<String, String> {
             let d = crate::xmlsec::enc::encrypted_data_for(&plain, &cert, &opts)
                 .map_err(|e| e.to_string())?;
-            Ok(format!("<saml2:EncryptedAssertion>{d}</saml2:EncryptedAssertion>"))
+            Ok(format!(
+                "<saml2:EncryptedAssertion>{d}</saml2:EncryptedAssertion>"
+            ))
         };
         let inner = match carry {
             Carry::Encrypted => Some(encrypted()?),
@@ -445,7 +462,11 @@ async fn metadata(State(p): State<Shared>) -> Response {
             xml,
         )
             .into_response(),
-        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, "Error", format!("<p>{}</p>", text(&e))),
+        Err(e) => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            format!("<p>{}</p>", text(&e)),
+        ),
     }
 }
 
@@ -458,7 +479,13 @@ struct SsoForm {
 async fn sso_post(State(p): State<Shared>, Form(f): Form<SsoForm>) -> Response {
     let raw = match saml::binding::decode_post(&f.saml_request, 128 * 1024) {
         Ok(r) => r,
-        Err(e) => return page(StatusCode::BAD_REQUEST, "Refused", format!("<p>{}</p>", text(&e.to_string()))),
+        Err(e) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Refused",
+                format!("<p>{}</p>", text(&e.to_string())),
+            );
+        }
     };
     login_page(&p, p.receive(&raw, None))
 }
@@ -472,7 +499,11 @@ async fn sso_redirect(State(p): State<Shared>, RawQuery(q): RawQuery) -> Respons
         .and_then(|v| saml::binding::inflate_b64(&v, saml::binding::DEFAULT_MAX_INFLATED).ok());
     match value {
         Some(raw) => login_page(&p, p.receive(&raw, Some(&q))),
-        None => page(StatusCode::BAD_REQUEST, "Refused", "<p>No SAMLRequest.</p>".into()),
+        None => page(
+            StatusCode::BAD_REQUEST,
+            "Refused",
+            "<p>No SAMLRequest.</p>".into(),
+        ),
     }
 }
 
@@ -533,15 +564,27 @@ struct LoginForm {
 
 async fn login(State(p): State<Shared>, Form(f): Form<LoginForm>) -> Response {
     let Some(request) = p.take(&f.ticket) else {
-        return page(StatusCode::BAD_REQUEST, "Expired", "<h1>Unknown or used login</h1>".into());
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Expired",
+            "<h1>Unknown or used login</h1>".into(),
+        );
     };
     let result = if f.action == "cancel" {
         p.cancel(&request)
     } else {
         let Some(person) = p.persons.get(f.person) else {
-            return page(StatusCode::BAD_REQUEST, "Unknown", "<h1>Unknown test person</h1>".into());
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Unknown",
+                "<h1>Unknown test person</h1>".into(),
+            );
         };
-        let level = if f.level == "high" { Level::High } else { Level::Substantial };
+        let level = if f.level == "high" {
+            Level::High
+        } else {
+            Level::Substantial
+        };
         p.answer(&request, person, level, |_| {})
     };
     match result {
@@ -561,6 +604,10 @@ async fn login(State(p): State<Shared>, Form(f): Form<LoginForm>) -> Response {
             }
             r
         }
-        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, "Error", format!("<p>{}</p>", text(&e))),
+        Err(e) => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            format!("<p>{}</p>", text(&e)),
+        ),
     }
 }

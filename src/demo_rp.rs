@@ -118,11 +118,12 @@ async fn start(State(rp): State<Shared>, Form(f): Form<StartForm>) -> Response {
 
 async fn callback(State(rp): State<Shared>, Query(cb): Query<Callback>) -> Response {
     let again = format!("<p><a href=\"{}\">Start again</a></p>", attr(&rp.base));
-    let Some((pending, level)) = cb
-        .state
-        .as_deref()
-        .and_then(|s| rp.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(s))
-    else {
+    let Some((pending, level)) = cb.state.as_deref().and_then(|s| {
+        rp.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(s)
+    }) else {
         return page(
             StatusCode::BAD_REQUEST,
             format!("<h1>Unknown login</h1>{again}"),
@@ -165,7 +166,10 @@ async fn callback(State(rp): State<Shared>, Query(cb): Query<Callback>) -> Respo
         }
         Err(e) => page(
             StatusCode::BAD_GATEWAY,
-            format!("<h1>Login refused</h1><p>{}</p>{again}", text(&e.to_string())),
+            format!(
+                "<h1>Login refused</h1><p>{}</p>{again}",
+                text(&e.to_string())
+            ),
         ),
     }
 }

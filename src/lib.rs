@@ -5,8 +5,8 @@
 
 pub mod audit;
 pub mod clock;
-pub mod connector;
 pub mod config;
+pub mod connector;
 pub mod crypto;
 pub mod demo_country;
 pub mod demo_proxy_service;

@@ -495,8 +495,8 @@ fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Re
     )
     .map_err(|e| anyhow!("{e}"))?;
     let (our_key, ps_cert) = config.signing_key()?;
-    let our_signer = SoftwareSigner::new(our_key, None, Some(ps_cert.clone()))
-        .map_err(|e| anyhow!("{e}"))?;
+    let our_signer =
+        SoftwareSigner::new(our_key, None, Some(ps_cert.clone())).map_err(|e| anyhow!("{e}"))?;
     let connector_md = config
         .our_metadata(eidas_node::metadata::ours::Role::Connector)?
         .to_signed_xml(clock.now(), &our_signer)
@@ -551,7 +551,10 @@ fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Re
             "/test-idporten",
             eidas_node::test_idporten::router(Arc::new(idp)),
         )
-        .nest("/xe/ps", eidas_node::demo_proxy_service::router(Arc::new(xe_ps)))
+        .nest(
+            "/xe/ps",
+            eidas_node::demo_proxy_service::router(Arc::new(xe_ps)),
+        )
         .nest("/rp", eidas_node::demo_rp::router(Arc::new(rp)))
         .nest("/xe", eidas_node::demo_country::router(Arc::new(xe))))
 }

@@ -285,13 +285,17 @@ identity_number = "15838512329"
         let wrong_day =
             crate::store::block_on(m.find(&q("XE/NO/XE-1001", Some(date!(1990 - 04 - 13)))));
         assert_eq!(wrong_day.unwrap(), None);
-        let other = crate::store::block_on(m.find(&q("XE/NO/XE-1002", Some(date!(1990 - 04 - 12)))));
+        let other =
+            crate::store::block_on(m.find(&q("XE/NO/XE-1002", Some(date!(1990 - 04 - 12)))));
         assert_eq!(other.unwrap(), None);
     }
 
     #[test]
     fn a_file_with_a_bad_number_or_a_synthetic_one_where_not_allowed_is_refused() {
-        assert!(FileMatcher::parse(FILE, false).is_err(), "synthetic refused");
+        assert!(
+            FileMatcher::parse(FILE, false).is_err(),
+            "synthetic refused"
+        );
         let bad = FILE.replace("15838512329", "15838512328");
         assert!(FileMatcher::parse(&bad, true).is_err());
     }

@@ -544,8 +544,8 @@ impl Receiver<'_> {
         }
 
         let trusted = Trusted::from_verified(&verified);
-        let resp = saml::Response::parse(&trusted)
-            .map_err(|e| broken("XML-STRUCTURE", e.to_string()))?;
+        let resp =
+            saml::Response::parse(&trusted).map_err(|e| broken("XML-STRUCTURE", e.to_string()))?;
         let success = resp
             .status
             .as_ref()
@@ -572,13 +572,9 @@ impl Receiver<'_> {
                     .first_child_named(crate::xmlsec::ns::DSIG, "Signature")
                     .is_some()
                 {
-                    let v = dsig::verify_element(
-                        plain,
-                        plain.root(),
-                        &keys,
-                        &VerifyOptions::default(),
-                    )
-                    .map_err(|e| broken(e.rule_id(), format!("assertion: {e}")))?;
+                    let v =
+                        dsig::verify_element(plain, plain.root(), &keys, &VerifyOptions::default())
+                            .map_err(|e| broken(e.rule_id(), format!("assertion: {e}")))?;
                     Trusted::from_verified(&v)
                 } else {
                     Trusted::decrypted_from(&trusted, plain)
@@ -611,11 +607,11 @@ impl Receiver<'_> {
             our_acs_url: &self.settings.our_acs_url,
             our_entity_id: &self.settings.our_entity_id,
             proxy_service_entity_id: &pending.proxy_service,
-            proxy_service_node_country: md.entity.idp.as_ref().and_then(|r| {
-                r.node_country
-                    .as_deref()
-                    .or(Some(pending.country.as_str()))
-            }),
+            proxy_service_node_country: md
+                .entity
+                .idp
+                .as_ref()
+                .and_then(|r| r.node_country.as_deref().or(Some(pending.country.as_str()))),
             published_loas: &published,
             request_id: &pending.request_id,
             requested: &requested,
@@ -680,7 +676,10 @@ impl Receiver<'_> {
             .map(|x| {
                 (
                     x.name.clone(),
-                    x.values.iter().map(|v| v.value.trim().to_string()).collect(),
+                    x.values
+                        .iter()
+                        .map(|v| v.value.trim().to_string())
+                        .collect(),
                 )
             })
             .collect();
@@ -688,7 +687,12 @@ impl Receiver<'_> {
             .iter()
             .find(|(n, _)| n == attributes::PERSON_IDENTIFIER)
             .and_then(|(_, v)| v.first().cloned())
-            .ok_or_else(|| broken("CN-ASSERT-REQUIRED-ATTRIBUTES", "no PersonIdentifier".into()))?;
+            .ok_or_else(|| {
+                broken(
+                    "CN-ASSERT-REQUIRED-ATTRIBUTES",
+                    "no PersonIdentifier".into(),
+                )
+            })?;
         Ok((
             pending.clone(),
             Outcome::Authenticated(Identity {
@@ -733,10 +737,7 @@ pub fn claims(
     let mut m = serde_json::Map::new();
     let v = |name: &str| who.value(name).map(str::to_string);
     m.insert("sub".into(), json!(who.person_identifier));
-    m.insert(
-        "acr".into(),
-        json!(crate::oidc::provider::acr_for(who.loa)),
-    );
+    m.insert("acr".into(), json!(crate::oidc::provider::acr_for(who.loa)));
     m.insert("amr".into(), json!(["eIDAS"]));
     m.insert("eidas_identifier".into(), json!(who.person_identifier));
     m.insert(
@@ -744,9 +745,21 @@ pub fn claims(
         json!(who.citizen_country),
     );
     for (claim, std_claim, name) in [
-        ("eidas_firstname", "given_name", attributes::CURRENT_GIVEN_NAME),
-        ("eidas_lastname", "family_name", attributes::CURRENT_FAMILY_NAME),
-        ("eidas_date_of_birth", "birthdate", attributes::DATE_OF_BIRTH),
+        (
+            "eidas_firstname",
+            "given_name",
+            attributes::CURRENT_GIVEN_NAME,
+        ),
+        (
+            "eidas_lastname",
+            "family_name",
+            attributes::CURRENT_FAMILY_NAME,
+        ),
+        (
+            "eidas_date_of_birth",
+            "birthdate",
+            attributes::DATE_OF_BIRTH,
+        ),
     ] {
         if let Some(x) = v(name) {
             m.insert(claim.into(), json!(x));
@@ -805,9 +818,15 @@ mod tests {
             citizen_country: "XE".into(),
             loa: Level::High,
             attributes: vec![
-                (attributes::PERSON_IDENTIFIER.into(), vec!["XE/NO/XE-1001".into()]),
+                (
+                    attributes::PERSON_IDENTIFIER.into(),
+                    vec!["XE/NO/XE-1001".into()],
+                ),
                 (attributes::CURRENT_GIVEN_NAME.into(), vec!["Javier".into()]),
-                (attributes::CURRENT_FAMILY_NAME.into(), vec!["García".into()]),
+                (
+                    attributes::CURRENT_FAMILY_NAME.into(),
+                    vec!["García".into()],
+                ),
                 (attributes::DATE_OF_BIRTH.into(), vec!["1990-04-12".into()]),
                 (
                     "http://eidas.europa.eu/attributes/naturalperson/PlaceOfBirth".into(),

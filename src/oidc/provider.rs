@@ -62,7 +62,12 @@ impl RegisteredClient {
         let (spki, algs) = match &public {
             PublicKey::Rsa { spki, .. } => (
                 spki,
-                vec![Algorithm::RS256, Algorithm::PS256, Algorithm::RS384, Algorithm::PS384],
+                vec![
+                    Algorithm::RS256,
+                    Algorithm::PS256,
+                    Algorithm::RS384,
+                    Algorithm::PS384,
+                ],
             ),
             PublicKey::Ec { spki, curve, .. } => match curve {
                 crate::crypto::Curve::P256 => (spki, vec![Algorithm::ES256]),
@@ -297,7 +302,8 @@ impl Provider {
             {
                 return Err(OAuthError::client());
             }
-            let header = jsonwebtoken::decode_header(assertion).map_err(|_| OAuthError::client())?;
+            let header =
+                jsonwebtoken::decode_header(assertion).map_err(|_| OAuthError::client())?;
             // The client is who the assertion says (iss = sub = client_id); client_id, when sent,
             // must agree.
             let unverified: Value = assertion
@@ -370,7 +376,9 @@ impl Provider {
         let (id, secret, via_basic) = match basic {
             Some((i, s)) => (i, s, true),
             None => (
-                form.get("client_id").cloned().ok_or_else(OAuthError::client)?,
+                form.get("client_id")
+                    .cloned()
+                    .ok_or_else(OAuthError::client)?,
                 form.get("client_secret")
                     .cloned()
                     .ok_or_else(OAuthError::client)?,
@@ -441,7 +449,10 @@ impl Provider {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(fail("invalid_request", "code_challenge is not an S256 value"));
+            return Err(fail(
+                "invalid_request",
+                "code_challenge is not an S256 value",
+            ));
         }
         let level = match p.get("acr_values") {
             None => self.settings.default_level,
@@ -462,9 +473,7 @@ impl Provider {
             }
         };
         let country = match p.get("eidas_country") {
-            Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) => {
-                Some(c.clone())
-            }
+            Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) => Some(c.clone()),
             Some(_) => {
                 return Err(fail(
                     "invalid_request",
@@ -508,7 +517,8 @@ impl Provider {
             } => OAuthError::bad(error, description),
         })?;
         let uri = format!("urn:ietf:params:oauth:request_uri:{}", one_time_value());
-        let bytes = serde_json::to_vec(&a).map_err(|e| OAuthError::bad("server_error", e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(&a).map_err(|e| OAuthError::bad("server_error", e.to_string()))?;
         self.store
             .put(&format!("op-par:{uri}"), &bytes, self.settings.par_lifetime)
             .await
@@ -536,10 +546,12 @@ impl Provider {
                 .ok_or_else(|| {
                     AuthzError::Page("request_uri is unknown, used or expired".into())
                 })?;
-            let a: AuthzRequest = serde_json::from_slice(&stored)
-                .map_err(|e| AuthzError::Page(e.to_string()))?;
+            let a: AuthzRequest =
+                serde_json::from_slice(&stored).map_err(|e| AuthzError::Page(e.to_string()))?;
             if a.client_id != client_id {
-                return Err(AuthzError::Page("request_uri belongs to another client".into()));
+                return Err(AuthzError::Page(
+                    "request_uri belongs to another client".into(),
+                ));
             }
             return Ok(a);
         }
@@ -617,7 +629,12 @@ impl Provider {
             ));
         }
         let code = form.get("code").cloned().unwrap_or_default();
-        let grant_err = || OAuthError::bad("invalid_grant", "the code is unknown, used, expired or not yours");
+        let grant_err = || {
+            OAuthError::bad(
+                "invalid_grant",
+                "the code is unknown, used, expired or not yours",
+            )
+        };
         let stored = self
             .store
             .take(&format!("op-code:{}", digest(&code)))
@@ -638,7 +655,9 @@ impl Provider {
         if verifier.len() < 43
             || verifier.len() > 128
             || !crate::oidc::client::constant_time_eq(
-                crate::oidc::Pkce::from_verifier(verifier).challenge.as_bytes(),
+                crate::oidc::Pkce::from_verifier(verifier)
+                    .challenge
+                    .as_bytes(),
                 g.authz.code_challenge.as_bytes(),
             )
         {
@@ -713,7 +732,10 @@ impl Provider {
 
 /// Codes and tokens are stored under their SHA-256, never as themselves.
 fn digest(s: &str) -> String {
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.as_bytes()))
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        s.as_bytes(),
+    ))
 }
 
 fn with_query(base: &str, params: &[(&str, &str)]) -> String {

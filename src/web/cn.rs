@@ -164,7 +164,11 @@ async fn authorize(state: Shared, headers: HeaderMap, q: HashMap<String, String>
     let authz = match rt.provider.authorize(&q).await {
         Ok(a) => a,
         Err(AuthzError::Page(why)) => {
-            tracing::info!(correlation, why, "authorization request refused (no redirect)");
+            tracing::info!(
+                correlation,
+                why,
+                "authorization request refused (no redirect)"
+            );
             return page(
                 StatusCode::BAD_REQUEST,
                 lang,
@@ -179,7 +183,12 @@ async fn authorize(state: Shared, headers: HeaderMap, q: HashMap<String, String>
             error,
             description,
         }) => {
-            tracing::info!(correlation, error, description, "authorization request refused");
+            tracing::info!(
+                correlation,
+                error,
+                description,
+                "authorization request refused"
+            );
             return see_other(&rt.provider.error_redirect(
                 &redirect_uri,
                 st.as_deref(),
@@ -235,24 +244,19 @@ async fn go_to_country(
         tracing::info!(correlation, country = code, "country not offered");
         return back_with("invalid_request", "the country is not offered");
     };
-    let md = match connector::availability(
-        &rt.peers,
-        entry,
-        authz.level,
-        &rt.settings,
-        &state.signer,
-    )
-    .await
-    {
-        Ok(md) => md,
-        Err(why) => {
-            tracing::warn!(correlation, country = code, reason = %why, "country unavailable");
-            return back_with(
-                "temporarily_unavailable",
-                &format!("the country cannot be used now: {why}"),
-            );
-        }
-    };
+    let md =
+        match connector::availability(&rt.peers, entry, authz.level, &rt.settings, &state.signer)
+            .await
+        {
+            Ok(md) => md,
+            Err(why) => {
+                tracing::warn!(correlation, country = code, reason = %why, "country unavailable");
+                return back_with(
+                    "temporarily_unavailable",
+                    &format!("the country cannot be used now: {why}"),
+                );
+            }
+        };
     let optional = rt
         .provider
         .client(&authz.client_id)
@@ -531,7 +535,12 @@ pub(super) async fn acs(
     let (pending, outcome) = match receiver.receive(&value).await {
         Ok(x) => x,
         Err(Refused::NoFlow { rule, detail }) => {
-            tracing::warn!(correlation, rule, detail, "Response refused; no flow to answer");
+            tracing::warn!(
+                correlation,
+                rule,
+                detail,
+                "Response refused; no flow to answer"
+            );
             return page(
                 StatusCode::BAD_REQUEST,
                 lang_default,

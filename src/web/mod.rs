@@ -247,7 +247,10 @@ pub fn router(state: Shared) -> Router {
         .route("/.well-known/openid-configuration", get(cn::discovery))
         .route("/oidc/jwks", get(cn::jwks))
         .route("/oidc/par", axum::routing::post(cn::par))
-        .route("/oidc/authorize", get(cn::authorize_get).post(cn::authorize_post))
+        .route(
+            "/oidc/authorize",
+            get(cn::authorize_get).post(cn::authorize_post),
+        )
         .route("/oidc/token", axum::routing::post(cn::token))
         .route("/oidc/userinfo", get(cn::userinfo).post(cn::userinfo))
         .route("/connector/countries", get(cn::countries))

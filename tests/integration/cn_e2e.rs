@@ -11,7 +11,9 @@ use eidas_node::crypto::generate::{KeyKind, generate};
 use eidas_node::crypto::{Certificate, PrivateKey, SoftwareSigner};
 use eidas_node::demo_proxy_service::{Carry, DemoProxyService, demo_persons};
 use eidas_node::eidas::loa::{Level, RequestedAuthnContext as Rac};
-use eidas_node::oidc::client::{Callback, ClientAuth, ClientSettings, IdPortenClient, PendingLogin};
+use eidas_node::oidc::client::{
+    Callback, ClientAuth, ClientSettings, IdPortenClient, PendingLogin,
+};
 use eidas_node::saml::AuthnRequest;
 use std::sync::Arc;
 
@@ -27,7 +29,12 @@ pub struct Cn {
     pub stranger: SoftwareSigner,
 }
 
-fn key_files(dir: &std::path::Path, name: &str, kind: KeyKind, country: &str) -> (PrivateKey, Certificate) {
+fn key_files(
+    dir: &std::path::Path,
+    name: &str,
+    kind: KeyKind,
+    country: &str,
+) -> (PrivateKey, Certificate) {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let g = generate(kind, name, country, now - 60, 30).unwrap();
     std::fs::create_dir_all(dir.join(name)).unwrap();
@@ -64,7 +71,11 @@ pub async fn cn_setup(o: CnOptions) -> Cn {
     key_files(
         d,
         "encryption",
-        if o.rsa_encryption { KeyKind::Rsa3072 } else { KeyKind::EcP256 },
+        if o.rsa_encryption {
+            KeyKind::Rsa3072
+        } else {
+            KeyKind::EcP256
+        },
         "NO",
     );
     let (xe_key, xe_cert) = key_files(d, "xe", KeyKind::EcP256, "XE");
@@ -72,7 +83,11 @@ pub async fn cn_setup(o: CnOptions) -> Cn {
     let (xs_key, xs_cert) = key_files(d, "xs", KeyKind::EcP256, "XS");
     let (xp_key, xp_cert) = key_files(d, "xp", KeyKind::Rsa3072, "XP");
     let (rp_key, _) = key_files(d, "rp", KeyKind::EcP256, "NO");
-    std::fs::write(d.join("rp-secret"), "a-client-secret-of-at-least-32-characters").unwrap();
+    std::fs::write(
+        d.join("rp-secret"),
+        "a-client-secret-of-at-least-32-characters",
+    )
+    .unwrap();
     std::fs::write(
         d.join("matches.toml"),
         include_str!("../../src/connector/testdata/identity-matches.toml"),
@@ -218,7 +233,10 @@ pub struct Started {
 }
 
 pub async fn begin(c: &Cn, level: Level) -> Started {
-    let s = c.rp.start(&Rac::minimum(level), Some("en")).await.expect("PAR at our provider");
+    let s =
+        c.rp.start(&Rac::minimum(level), Some("en"))
+            .await
+            .expect("PAR at our provider");
     let b = browser();
     let r = b.get(&s.redirect).send().await.unwrap();
     assert_eq!(r.status(), 303, "authorize answers with the country page");
@@ -252,8 +270,18 @@ pub async fn request_form(c: &Cn, session: &str, country: &str) -> (String, Stri
         .unwrap();
     assert_eq!(r.status(), 200, "a POST form");
     let html = r.text().await.unwrap();
-    let action = unescape(html.split("action=\"").nth(1).unwrap().split('"').next().unwrap());
-    (action, unescape(input(&html, "SAMLRequest").expect("a POST form")))
+    let action = unescape(
+        html.split("action=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap(),
+    );
+    (
+        action,
+        unescape(input(&html, "SAMLRequest").expect("a POST form")),
+    )
 }
 
 /// Choose `country`; returns the Proxy-Service's ticket (its login page) after following the
@@ -269,21 +297,42 @@ pub async fn choose(c: &Cn, session: &str, country: &str) -> (String, &'static s
     let (page, binding) = if r.status() == 303 {
         // HTTP-Redirect: follow it.
         let to = location(&r);
-        assert!(to.contains("SAMLRequest=") && to.contains("Signature="), "{to}");
+        assert!(
+            to.contains("SAMLRequest=") && to.contains("Signature="),
+            "{to}"
+        );
         (b.get(&to).send().await.unwrap(), "redirect")
     } else {
         assert_eq!(r.status(), 200);
         let html = r.text().await.unwrap();
-        let action = unescape(html.split("action=\"").nth(1).unwrap().split('"').next().unwrap());
+        let action = unescape(
+            html.split("action=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap(),
+        );
         let value = unescape(input(&html, "SAMLRequest").expect("a POST form"));
         (
-            b.post(&action).form(&[("SAMLRequest", value)]).send().await.unwrap(),
+            b.post(&action)
+                .form(&[("SAMLRequest", value)])
+                .send()
+                .await
+                .unwrap(),
             "post",
         )
     };
-    assert_eq!(page.status(), 200, "the Proxy-Service accepted our AuthnRequest");
+    assert_eq!(
+        page.status(),
+        200,
+        "the Proxy-Service accepted our AuthnRequest"
+    );
     let html = page.text().await.unwrap();
-    (input(&html, "ticket").expect("login page").to_string(), binding)
+    (
+        input(&html, "ticket").expect("login page").to_string(),
+        binding,
+    )
 }
 
 /// Post a SAMLResponse to our ACS; returns the answer (a redirect to the relying party or a page).
@@ -301,7 +350,14 @@ pub async fn post_acs(c: &Cn, xml: &str) -> reqwest::Response {
 }
 
 /// The person logs in at the Proxy-Service's page (or cancels); returns our ACS's answer.
-pub async fn at_ps(c: &Cn, country: &str, ticket: &str, person: usize, level: &str, action: &str) -> reqwest::Response {
+pub async fn at_ps(
+    c: &Cn,
+    country: &str,
+    ticket: &str,
+    person: usize,
+    level: &str,
+    action: &str,
+) -> reqwest::Response {
     let b = browser();
     let r = b
         .post(format!("{}/{}/login", c.base, country.to_lowercase()))
@@ -326,7 +382,11 @@ pub async fn at_ps(c: &Cn, country: &str, ticket: &str, person: usize, level: &s
 
 /// The relying party's redirect back: the callback parameters.
 pub fn callback_of(r: &reqwest::Response) -> Callback {
-    assert_eq!(r.status(), 303, "the ACS sends the person back to the relying party");
+    assert_eq!(
+        r.status(),
+        303,
+        "the ACS sends the person back to the relying party"
+    );
     let to = location(r);
     assert!(to.starts_with("http://127.0.0.1:1/callback?"), "{to}");
     let q = query(&to);
@@ -340,19 +400,27 @@ pub fn callback_of(r: &reqwest::Response) -> Callback {
 }
 
 /// Log in all the way; returns the validated ID-token claims.
-async fn full_login(c: &Cn, country: &str, level: Level, person: usize) -> (serde_json::Map<String, serde_json::Value>, &'static str) {
+async fn full_login(
+    c: &Cn,
+    country: &str,
+    level: Level,
+    person: usize,
+) -> (serde_json::Map<String, serde_json::Value>, &'static str) {
     let st = begin(c, level).await;
     let (ticket, binding) = choose(c, &st.session, country).await;
-    let lvl = if level == Level::High { "high" } else { "substantial" };
+    let lvl = if level == Level::High {
+        "high"
+    } else {
+        "substantial"
+    };
     let r = at_ps(c, country, &ticket, person, lvl, "login").await;
     let cb = callback_of(&r);
     assert_eq!(cb.error, None, "{:?}", cb.error_description);
     assert_eq!(cb.iss.as_deref(), Some(c.base.as_str()), "RFC 9207 iss");
-    let who = c
-        .rp
-        .finish(&st.pending, &cb, &Rac::minimum(level))
-        .await
-        .expect("the relying party validates our ID token");
+    let who =
+        c.rp.finish(&st.pending, &cb, &Rac::minimum(level))
+            .await
+            .expect("the relying party validates our ID token");
     (who.claims, binding)
 }
 
@@ -372,8 +440,14 @@ async fn a_european_logs_in_by_post_at_substantial_and_is_matched_to_a_norwegian
     assert_eq!(claims["eidas_date_of_birth"], "1990-04-12");
     assert_eq!(claims["birthdate"], "1990-04-12");
     assert_eq!(claims["eidas_citizen_country_code"], "XE");
-    assert_eq!(claims["eidas_place_of_birth"], "Xeville", "configured for the client");
-    assert_eq!(claims["pid"], "15838512329", "identity matching found the person");
+    assert_eq!(
+        claims["eidas_place_of_birth"], "Xeville",
+        "configured for the client"
+    );
+    assert_eq!(
+        claims["pid"], "15838512329",
+        "identity matching found the person"
+    );
 }
 
 #[tokio::test]
@@ -385,7 +459,10 @@ async fn a_european_logs_in_by_redirect_at_high_without_a_match() {
     assert_eq!(claims["acr"], "eidas-loa-high");
     assert_eq!(claims["eidas_firstname"], "Zoë");
     assert_eq!(claims["eidas_lastname"], "Ørsted-Müller");
-    assert!(!claims.contains_key("pid"), "no match: no pid, and still logged in");
+    assert!(
+        !claims.contains_key("pid"),
+        "no match: no pid, and still logged in"
+    );
 }
 
 #[tokio::test]
@@ -424,7 +501,10 @@ async fn userinfo_gives_the_same_claims_for_the_access_token_once_exchanged() {
         ("code", cb.code.as_deref().unwrap()),
         ("redirect_uri", "http://127.0.0.1:1/callback"),
         ("code_verifier", st.pending.code_verifier.as_str()),
-        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
         ("client_assertion", assertion.as_str()),
     ];
     let t: serde_json::Value = browser()
@@ -456,7 +536,11 @@ async fn userinfo_gives_the_same_claims_for_the_access_token_once_exchanged() {
         .send()
         .await
         .unwrap();
-    assert!(again.status() == 400 || again.status() == 401, "{}", again.status());
+    assert!(
+        again.status() == 400 || again.status() == 401,
+        "{}",
+        again.status()
+    );
     let bad = browser()
         .get(format!("{}/oidc/userinfo", c.base))
         .bearer_auth("not-a-token")
@@ -502,9 +586,17 @@ async fn the_country_page_shows_unusable_countries_with_the_reason_and_searches(
         ("XW", "not set up correctly"),
         ("XD", "cannot be reached or is not trusted"),
     ] {
-        let at = p.find(&format!("why-{code}\"")).unwrap_or_else(|| panic!("{code} shown: {p}"));
-        assert!(p[at..].split("</li>").next().unwrap().contains(why), "{code}: {p}");
-        assert!(!p.contains(&format!("name=\"country\" value=\"{code}\"")), "{code} is not choosable");
+        let at = p
+            .find(&format!("why-{code}\""))
+            .unwrap_or_else(|| panic!("{code} shown: {p}"));
+        assert!(
+            p[at..].split("</li>").next().unwrap().contains(why),
+            "{code}: {p}"
+        );
+        assert!(
+            !p.contains(&format!("name=\"country\" value=\"{code}\"")),
+            "{code} is not choosable"
+        );
     }
     // Choosing an unusable country anyway (a forged form) goes back with an error.
     let r = browser()
@@ -513,11 +605,17 @@ async fn the_country_page_shows_unusable_countries_with_the_reason_and_searches(
         .send()
         .await
         .unwrap();
-    assert_eq!(callback_of(&r).error.as_deref(), Some("temporarily_unavailable"));
+    assert_eq!(
+        callback_of(&r).error.as_deref(),
+        Some("temporarily_unavailable")
+    );
     // Search: only matching countries are listed.
     let st = begin(&c, Level::Substantial).await;
     let page = browser()
-        .get(format!("{}/connector/countries?session={}&q=xr", c.base, st.session))
+        .get(format!(
+            "{}/connector/countries?session={}&q=xr",
+            c.base, st.session
+        ))
         .send()
         .await
         .unwrap()
@@ -547,10 +645,16 @@ async fn the_last_choice_is_remembered_and_listed_first() {
         .to_str()
         .unwrap()
         .to_string();
-    assert!(cookie.starts_with("eidas_last_country=XR;") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.starts_with("eidas_last_country=XR;") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     let st = begin(&c, Level::Substantial).await;
     let page = browser()
-        .get(format!("{}/connector/countries?session={}", c.base, st.session))
+        .get(format!(
+            "{}/connector/countries?session={}",
+            c.base, st.session
+        ))
         .header("cookie", "eidas_last_country=XR")
         .send()
         .await
@@ -589,7 +693,10 @@ async fn a_request_naming_a_country_skips_the_page() {
     let v: serde_json::Value = r.json().await.unwrap();
     let uri = v["request_uri"].as_str().unwrap();
     let r = browser()
-        .get(with_q(&format!("{}/oidc/authorize", c.base), &[("client_id", "rp-basic"), ("request_uri", uri)]))
+        .get(with_q(
+            &format!("{}/oidc/authorize", c.base),
+            &[("client_id", "rp-basic"), ("request_uri", uri)],
+        ))
         .send()
         .await
         .unwrap();
@@ -599,7 +706,10 @@ async fn a_request_naming_a_country_skips_the_page() {
     assert!(input(&html, "SAMLRequest").is_some());
     // The request URI was single use.
     let again = browser()
-        .get(with_q(&format!("{}/oidc/authorize", c.base), &[("client_id", "rp-basic"), ("request_uri", uri)]))
+        .get(with_q(
+            &format!("{}/oidc/authorize", c.base),
+            &[("client_id", "rp-basic"), ("request_uri", uri)],
+        ))
         .send()
         .await
         .unwrap();
@@ -619,7 +729,10 @@ async fn our_authn_request_follows_the_profile() {
     let (r, _) = request_at_xe(&c, Level::High).await;
     assert_eq!(r.force_authn, Some(true));
     assert_eq!(r.is_passive, Some(false));
-    assert_eq!(r.destination.as_deref(), Some(format!("{}/xe/sso", c.base).as_str()));
+    assert_eq!(
+        r.destination.as_deref(),
+        Some(format!("{}/xe/sso", c.base).as_str())
+    );
     assert_eq!(
         r.issuer.as_ref().map(|i| i.value.as_str()),
         Some(format!("{}/connector/metadata", c.base).as_str())
@@ -630,16 +743,30 @@ async fn our_authn_request_follows_the_profile() {
     let ext = r.extensions.as_ref().unwrap();
     assert_eq!(ext.sp_type.as_deref(), Some("public"));
     let attrs = ext.requested_attributes.as_ref().unwrap();
-    for mds in ["PersonIdentifier", "CurrentFamilyName", "CurrentGivenName", "DateOfBirth"] {
+    for mds in [
+        "PersonIdentifier",
+        "CurrentFamilyName",
+        "CurrentGivenName",
+        "DateOfBirth",
+    ] {
         let a = attrs.iter().find(|a| a.name.ends_with(mds)).expect(mds);
         assert_eq!(a.is_required, Some(true));
-        assert_eq!(a.name_format.as_deref(), Some("urn:oasis:names:tc:SAML:2.0:attrname-format:uri"));
+        assert_eq!(
+            a.name_format.as_deref(),
+            Some("urn:oasis:names:tc:SAML:2.0:attrname-format:uri")
+        );
     }
-    let pob = attrs.iter().find(|a| a.name.ends_with("PlaceOfBirth")).expect("the client's optional attribute");
+    let pob = attrs
+        .iter()
+        .find(|a| a.name.ends_with("PlaceOfBirth"))
+        .expect("the client's optional attribute");
     assert_eq!(pob.is_required, Some(false));
     assert!(r.name_id_policy.is_some());
     let id = r.id.unwrap();
-    assert!(id.starts_with('_') && id.len() >= 33, "{id}: 128 random bits, an NCName");
+    assert!(
+        id.starts_with('_') && id.len() >= 33,
+        "{id}: 128 random bits, an NCName"
+    );
 }
 
 async fn refused_with(c: &Cn, xml: &str, rule: &str) {
@@ -655,41 +782,148 @@ async fn refused_with(c: &Cn, xml: &str, rule: &str) {
 async fn each_connector_rule_on_the_assertion_refuses_the_login() {
     use eidas_node::saml::response::{AttributeValue, SubjectConfirmation};
     let c = cn_setup(CnOptions::default()).await;
-    let past = eidas_node::saml::format_instant(time::OffsetDateTime::now_utc() - time::Duration::hours(2));
-    let future = eidas_node::saml::format_instant(time::OffsetDateTime::now_utc() + time::Duration::hours(2));
+    let past = eidas_node::saml::format_instant(
+        time::OffsetDateTime::now_utc() - time::Duration::hours(2),
+    );
+    let future = eidas_node::saml::format_instant(
+        time::OffsetDateTime::now_utc() + time::Duration::hours(2),
+    );
     type Mutation = Box<dyn FnOnce(&mut eidas_node::saml::Assertion)>;
     let person_identifier = |v: &'static str| -> Mutation {
         Box::new(move |a: &mut eidas_node::saml::Assertion| {
             for at in a.attribute_statements.iter_mut().flatten() {
                 if at.name.ends_with("/PersonIdentifier") {
-                    at.values = vec![AttributeValue { value: v.into(), ..at.values[0].clone() }];
+                    at.values = vec![AttributeValue {
+                        value: v.into(),
+                        ..at.values[0].clone()
+                    }];
                 }
             }
         })
     };
     let (p1, f1) = (past.clone(), future.clone());
     let cases: Vec<(&str, Level, Mutation)> = vec![
-        ("CN-ASSERT-ISSUER", Level::Substantial, Box::new(|a| a.issuer.as_mut().unwrap().value = "https://other.example/ps".into())),
-        ("CN-ASSERT-NAMEID", Level::Substantial, Box::new(|a| a.name_id = None)),
-        ("CN-ASSERT-BEARER", Level::Substantial, Box::new(|a| a.subject_confirmations[0].method = Some("urn:oasis:names:tc:SAML:2.0:cm:holder-of-key".into()))),
-        ("CN-ASSERT-BEARER", Level::Substantial, Box::new(|a| { let x = a.subject_confirmations[0].clone(); a.subject_confirmations.push(SubjectConfirmation { ..x }) })),
-        ("CN-ASSERT-RECIPIENT", Level::Substantial, Box::new(|a| a.subject_confirmations[0].recipient = Some("https://other.example/acs".into()))),
-        ("CN-ASSERT-CONFIRMATION-EXPIRED", Level::Substantial, Box::new(move |a| a.subject_confirmations[0].not_on_or_after = Some(p1))),
-        ("CN-ASSERT-CONDITIONS", Level::Substantial, Box::new(move |a| a.conditions.as_mut().unwrap().not_before = Some(f1))),
-        ("CN-ASSERT-CONDITIONS", Level::Substantial, Box::new({ let p = past.clone(); move |a| a.conditions.as_mut().unwrap().not_on_or_after = Some(p) })),
-        ("CN-ASSERT-AUDIENCE", Level::Substantial, Box::new(|a| a.conditions.as_mut().unwrap().audience_restrictions = vec![vec!["https://other-node.example/connector/metadata".into()]])),
-        ("CN-ASSERT-AUTHN-STATEMENT", Level::Substantial, Box::new(|a| { let s = a.authn_statements[0].clone(); a.authn_statements.push(s) })),
-        ("CN-ASSERT-ATTRIBUTE-STATEMENT", Level::Substantial, Box::new(|a| { let s = a.attribute_statements[0].clone(); a.attribute_statements.push(s) })),
-        ("CN-ASSERT-LOA", Level::High, Box::new(|a| a.authn_statements[0].class_refs = vec!["http://eidas.europa.eu/LoA/substantial".into()])),
-        ("CN-ASSERT-REQUIRED-ATTRIBUTES", Level::Substantial, Box::new(|a| for s in &mut a.attribute_statements { s.retain(|x| !x.name.ends_with("/DateOfBirth")) })),
-        ("CN-ASSERT-ATTRIBUTE-FORMAT", Level::Substantial, Box::new(|a| a.attribute_statements[0][0].name_format = Some("urn:oasis:names:tc:SAML:2.0:attrname-format:basic".into()))),
-        ("CN-ASSERT-PERSON-IDENTIFIER", Level::Substantial, person_identifier("SE/NO/XE-1001")),
-        ("CN-ASSERT-PERSON-IDENTIFIER", Level::Substantial, person_identifier("XE/DK/XE-1001")),
-        ("CN-ASSERT-BASICS", Level::Substantial, Box::new(|a| a.version = Some("1.1".into()))),
+        (
+            "CN-ASSERT-ISSUER",
+            Level::Substantial,
+            Box::new(|a| a.issuer.as_mut().unwrap().value = "https://other.example/ps".into()),
+        ),
+        (
+            "CN-ASSERT-NAMEID",
+            Level::Substantial,
+            Box::new(|a| a.name_id = None),
+        ),
+        (
+            "CN-ASSERT-BEARER",
+            Level::Substantial,
+            Box::new(|a| {
+                a.subject_confirmations[0].method =
+                    Some("urn:oasis:names:tc:SAML:2.0:cm:holder-of-key".into())
+            }),
+        ),
+        (
+            "CN-ASSERT-BEARER",
+            Level::Substantial,
+            Box::new(|a| {
+                let x = a.subject_confirmations[0].clone();
+                a.subject_confirmations.push(SubjectConfirmation { ..x })
+            }),
+        ),
+        (
+            "CN-ASSERT-RECIPIENT",
+            Level::Substantial,
+            Box::new(|a| {
+                a.subject_confirmations[0].recipient = Some("https://other.example/acs".into())
+            }),
+        ),
+        (
+            "CN-ASSERT-CONFIRMATION-EXPIRED",
+            Level::Substantial,
+            Box::new(move |a| a.subject_confirmations[0].not_on_or_after = Some(p1)),
+        ),
+        (
+            "CN-ASSERT-CONDITIONS",
+            Level::Substantial,
+            Box::new(move |a| a.conditions.as_mut().unwrap().not_before = Some(f1)),
+        ),
+        (
+            "CN-ASSERT-CONDITIONS",
+            Level::Substantial,
+            Box::new({
+                let p = past.clone();
+                move |a| a.conditions.as_mut().unwrap().not_on_or_after = Some(p)
+            }),
+        ),
+        (
+            "CN-ASSERT-AUDIENCE",
+            Level::Substantial,
+            Box::new(|a| {
+                a.conditions.as_mut().unwrap().audience_restrictions =
+                    vec![vec!["https://other-node.example/connector/metadata".into()]]
+            }),
+        ),
+        (
+            "CN-ASSERT-AUTHN-STATEMENT",
+            Level::Substantial,
+            Box::new(|a| {
+                let s = a.authn_statements[0].clone();
+                a.authn_statements.push(s)
+            }),
+        ),
+        (
+            "CN-ASSERT-ATTRIBUTE-STATEMENT",
+            Level::Substantial,
+            Box::new(|a| {
+                let s = a.attribute_statements[0].clone();
+                a.attribute_statements.push(s)
+            }),
+        ),
+        (
+            "CN-ASSERT-LOA",
+            Level::High,
+            Box::new(|a| {
+                a.authn_statements[0].class_refs =
+                    vec!["http://eidas.europa.eu/LoA/substantial".into()]
+            }),
+        ),
+        (
+            "CN-ASSERT-REQUIRED-ATTRIBUTES",
+            Level::Substantial,
+            Box::new(|a| {
+                for s in &mut a.attribute_statements {
+                    s.retain(|x| !x.name.ends_with("/DateOfBirth"))
+                }
+            }),
+        ),
+        (
+            "CN-ASSERT-ATTRIBUTE-FORMAT",
+            Level::Substantial,
+            Box::new(|a| {
+                a.attribute_statements[0][0].name_format =
+                    Some("urn:oasis:names:tc:SAML:2.0:attrname-format:basic".into())
+            }),
+        ),
+        (
+            "CN-ASSERT-PERSON-IDENTIFIER",
+            Level::Substantial,
+            person_identifier("SE/NO/XE-1001"),
+        ),
+        (
+            "CN-ASSERT-PERSON-IDENTIFIER",
+            Level::Substantial,
+            person_identifier("XE/DK/XE-1001"),
+        ),
+        (
+            "CN-ASSERT-BASICS",
+            Level::Substantial,
+            Box::new(|a| a.version = Some("1.1".into())),
+        ),
     ];
     for (rule, level, mutate) in cases {
         let (req, _) = request_at_xe(&c, level).await;
-        let (xml, _) = c.xe.answer(&req, &demo_persons()[0], level, mutate).unwrap();
+        let (xml, _) =
+            c.xe.answer(&req, &demo_persons()[0], level, mutate)
+                .unwrap();
         refused_with(&c, &xml, rule).await;
     }
 }
@@ -697,24 +931,78 @@ async fn each_connector_rule_on_the_assertion_refuses_the_login() {
 #[tokio::test]
 async fn each_connector_rule_on_the_response_refuses_the_login() {
     let c = cn_setup(CnOptions::default()).await;
-    let old = eidas_node::saml::format_instant(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+    let old = eidas_node::saml::format_instant(
+        time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+    );
     type Shell = Box<dyn FnOnce(&mut eidas_node::saml::Response)>;
     let cases: Vec<(&str, Shell, Carry, bool)> = vec![
-        ("CN-RESP-VERSION", Box::new(|r| r.version = Some("2.1".into())), Carry::Encrypted, true),
-        ("CN-RESP-ISSUE-INSTANT", Box::new(move |r| r.issue_instant = Some(old)), Carry::Encrypted, true),
-        ("CN-RESP-DESTINATION", Box::new(|r| r.destination = Some("https://other.example/acs".into())), Carry::Encrypted, true),
-        ("CN-RESP-ISSUER", Box::new(|r| r.issuer.as_mut().unwrap().value = "https://other.example/ps".into()), Carry::Encrypted, true),
-        ("CN-RESP-STATUS", Box::new(|r| r.status.as_mut().unwrap().code = Some("urn:example:ok".into())), Carry::Encrypted, true),
-        ("CN-RESP-ENCRYPTED-ASSERTION", Box::new(|_| {}), Carry::Plaintext, true),
-        ("CN-RESP-ENCRYPTED-ASSERTION", Box::new(|_| {}), Carry::Nothing, true),
-        ("CN-RESP-ENCRYPTED-ASSERTION", Box::new(|_| {}), Carry::TwoEncrypted, true),
-        ("CN-ASSERT-SIGNED", Box::new(|_| {}), Carry::Encrypted, false),
+        (
+            "CN-RESP-VERSION",
+            Box::new(|r| r.version = Some("2.1".into())),
+            Carry::Encrypted,
+            true,
+        ),
+        (
+            "CN-RESP-ISSUE-INSTANT",
+            Box::new(move |r| r.issue_instant = Some(old)),
+            Carry::Encrypted,
+            true,
+        ),
+        (
+            "CN-RESP-DESTINATION",
+            Box::new(|r| r.destination = Some("https://other.example/acs".into())),
+            Carry::Encrypted,
+            true,
+        ),
+        (
+            "CN-RESP-ISSUER",
+            Box::new(|r| r.issuer.as_mut().unwrap().value = "https://other.example/ps".into()),
+            Carry::Encrypted,
+            true,
+        ),
+        (
+            "CN-RESP-STATUS",
+            Box::new(|r| r.status.as_mut().unwrap().code = Some("urn:example:ok".into())),
+            Carry::Encrypted,
+            true,
+        ),
+        (
+            "CN-RESP-ENCRYPTED-ASSERTION",
+            Box::new(|_| {}),
+            Carry::Plaintext,
+            true,
+        ),
+        (
+            "CN-RESP-ENCRYPTED-ASSERTION",
+            Box::new(|_| {}),
+            Carry::Nothing,
+            true,
+        ),
+        (
+            "CN-RESP-ENCRYPTED-ASSERTION",
+            Box::new(|_| {}),
+            Carry::TwoEncrypted,
+            true,
+        ),
+        (
+            "CN-ASSERT-SIGNED",
+            Box::new(|_| {}),
+            Carry::Encrypted,
+            false,
+        ),
     ];
     for (rule, shell, carry, signed) in cases {
         let (req, _) = request_at_xe(&c, Level::Substantial).await;
-        let (xml, _) = c
-            .xe
-            .answer_custom(&req, &demo_persons()[0], Level::Substantial, |_| {}, shell, carry, signed)
+        let (xml, _) =
+            c.xe.answer_custom(
+                &req,
+                &demo_persons()[0],
+                Level::Substantial,
+                |_| {},
+                shell,
+                carry,
+                signed,
+            )
             .unwrap();
         refused_with(&c, &xml, rule).await;
     }
@@ -727,37 +1015,57 @@ async fn forged_and_replayed_responses_are_refused() {
 
     // 1. A good Response, used twice: the second finds no pending request.
     let (req, st) = request_at_xe(&c, Level::Substantial).await;
-    let (xml, _) = c.xe.answer(&req, person, Level::Substantial, |_| {}).unwrap();
+    let (xml, _) =
+        c.xe.answer(&req, person, Level::Substantial, |_| {})
+            .unwrap();
     let first = callback_of(&post_acs(&c, &xml).await);
     assert!(first.code.is_some());
     assert_eq!(first.state.as_deref(), Some(st.pending.state.as_str()));
     let again = post_acs(&c, &xml).await;
-    assert_eq!(again.status(), 400, "a page: the request was answered already");
+    assert_eq!(
+        again.status(),
+        400,
+        "a page: the request was answered already"
+    );
 
     // 2. The same assertion ID in a Response to a new request (assertion replay).
     let replayed_id = {
         let (req, _) = request_at_xe(&c, Level::Substantial).await;
         let id = std::cell::RefCell::new(String::new());
-        let (xml, _) = c.xe.answer(&req, person, Level::Substantial, |a| *id.borrow_mut() = a.id.clone().unwrap()).unwrap();
+        let (xml, _) =
+            c.xe.answer(&req, person, Level::Substantial, |a| {
+                *id.borrow_mut() = a.id.clone().unwrap()
+            })
+            .unwrap();
         assert!(callback_of(&post_acs(&c, &xml).await).code.is_some());
         id.into_inner()
     };
     let (req, _) = request_at_xe(&c, Level::Substantial).await;
-    let (xml, _) = c.xe.answer(&req, person, Level::Substantial, |a| a.id = Some(replayed_id)).unwrap();
+    let (xml, _) =
+        c.xe.answer(&req, person, Level::Substantial, |a| {
+            a.id = Some(replayed_id)
+        })
+        .unwrap();
     refused_with(&c, &xml, "REPLAY-ASSERTION").await;
 
     // 3. From another Proxy-Service: XR answers a request that went to XE (XR's key is not in
     //    XE's metadata) — refused before the flow is touched, so XE's real answer still works.
     let (req, _) = request_at_xe(&c, Level::Substantial).await;
-    let (forged, _) = c.xr.answer(&req, person, Level::Substantial, |_| {}).unwrap();
+    let (forged, _) =
+        c.xr.answer(&req, person, Level::Substantial, |_| {})
+            .unwrap();
     let r = post_acs(&c, &forged).await;
     assert_eq!(r.status(), 400, "wrong key: a local page, nothing issued");
-    let (xml, _) = c.xe.answer(&req, person, Level::Substantial, |_| {}).unwrap();
+    let (xml, _) =
+        c.xe.answer(&req, person, Level::Substantial, |_| {})
+            .unwrap();
     assert!(callback_of(&post_acs(&c, &xml).await).code.is_some());
 
     // 4. Unsigned, and signed by a key nobody trusts.
     let (req, _) = request_at_xe(&c, Level::Substantial).await;
-    let (xml, _) = c.xe.answer(&req, person, Level::Substantial, |_| {}).unwrap();
+    let (xml, _) =
+        c.xe.answer(&req, person, Level::Substantial, |_| {})
+            .unwrap();
     let unsigned = strip_signature(&xml);
     assert_eq!(post_acs(&c, &unsigned).await.status(), 400);
     let resigned = sign_with(&unsigned, &c.stranger);
@@ -772,9 +1080,16 @@ async fn forged_and_replayed_responses_are_refused() {
         eidas_node::saml::format_instant(time::OffsetDateTime::now_utc()),
         req.id.as_deref().unwrap(),
         c.base,
-        xml.trim_start_matches(|ch| ch != '<').split_once("?>").map(|x| x.1).unwrap_or(&xml)
+        xml.trim_start_matches(|ch| ch != '<')
+            .split_once("?>")
+            .map(|x| x.1)
+            .unwrap_or(&xml)
     );
-    assert_eq!(post_acs(&c, &evil).await.status(), 400, "the root is not what was signed");
+    assert_eq!(
+        post_acs(&c, &evil).await.status(),
+        400,
+        "the root is not what was signed"
+    );
     // The real one is still good afterwards.
     assert!(callback_of(&post_acs(&c, &xml).await).code.is_some());
 
@@ -815,7 +1130,10 @@ async fn authorization_errors_go_to_the_redirect_uri_only_when_it_is_registered(
     let b = browser();
     // Unknown client: a page.
     let r = b
-        .get(format!("{}/oidc/authorize?client_id=nobody&response_type=code", c.base))
+        .get(format!(
+            "{}/oidc/authorize?client_id=nobody&response_type=code",
+            c.base
+        ))
         .send()
         .await
         .unwrap();
@@ -823,15 +1141,18 @@ async fn authorization_errors_go_to_the_redirect_uri_only_when_it_is_registered(
     // Without PAR (required): back with invalid_request, state and iss.
     let pkce = eidas_node::oidc::Pkce::new();
     let r = b
-        .get(with_q(&format!("{}/oidc/authorize", c.base), &[
-            ("client_id", "rp"),
-            ("response_type", "code"),
-            ("redirect_uri", "http://127.0.0.1:1/callback"),
-            ("scope", "openid"),
-            ("state", "xyz"),
-            ("code_challenge", pkce.challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ]))
+        .get(with_q(
+            &format!("{}/oidc/authorize", c.base),
+            &[
+                ("client_id", "rp"),
+                ("response_type", "code"),
+                ("redirect_uri", "http://127.0.0.1:1/callback"),
+                ("scope", "openid"),
+                ("state", "xyz"),
+                ("code_challenge", pkce.challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
         .send()
         .await
         .unwrap();
@@ -840,12 +1161,15 @@ async fn authorization_errors_go_to_the_redirect_uri_only_when_it_is_registered(
     assert_eq!(cb.state.as_deref(), Some("xyz"));
     // An unregistered redirect URI: a page, never a redirect there.
     let r = b
-        .get(with_q(&format!("{}/oidc/authorize", c.base), &[
-            ("client_id", "rp"),
-            ("response_type", "code"),
-            ("redirect_uri", "https://evil.example/cb"),
-            ("scope", "openid"),
-        ]))
+        .get(with_q(
+            &format!("{}/oidc/authorize", c.base),
+            &[
+                ("client_id", "rp"),
+                ("response_type", "code"),
+                ("redirect_uri", "https://evil.example/cb"),
+                ("scope", "openid"),
+            ],
+        ))
         .send()
         .await
         .unwrap();
@@ -914,8 +1238,14 @@ async fn discovery_and_jwks_describe_the_provider() {
     assert_eq!(d["issuer"], c.base);
     assert_eq!(d["require_pushed_authorization_requests"], true);
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256"]));
-    assert_eq!(d["id_token_signing_alg_values_supported"], serde_json::json!(["ES256"]));
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        d["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
     let k: serde_json::Value = browser()
         .get(d["jwks_uri"].as_str().unwrap())
         .send()

@@ -3,8 +3,8 @@
 
 mod attacks;
 mod cli;
-mod common;
 mod cn_e2e;
+mod common;
 mod config_metadata;
 mod encryption;
 mod folkeregisteret;

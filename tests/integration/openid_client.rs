@@ -48,7 +48,11 @@ fn start_rp(envs: &[(&str, String)]) -> Rp {
 }
 
 /// Through our Connector and XE's Proxy-Service; returns the URL the browser ends at.
-async fn through_the_connector(c: &crate::cn_e2e::Cn, authorization_url: &str, action: &str) -> String {
+async fn through_the_connector(
+    c: &crate::cn_e2e::Cn,
+    authorization_url: &str,
+    action: &str,
+) -> String {
     let b = browser();
     let r = b.get(authorization_url).send().await.unwrap();
     assert_eq!(r.status(), 303, "{:?}", r.text().await);
@@ -86,7 +90,10 @@ async fn login(auth: &str, client_id: &str, action: &str) -> serde_json::Value {
         .as_str()
         .unwrap_or_else(|| panic!("{first}"))
         .to_string();
-    assert!(url.contains("request_uri="), "openid-client used PAR: {url}");
+    assert!(
+        url.contains("request_uri="),
+        "openid-client used PAR: {url}"
+    );
     let callback = through_the_connector(&c, &url, action).await;
     writeln!(rp.child.stdin.as_mut().unwrap(), "{callback}").unwrap();
     rp.line()

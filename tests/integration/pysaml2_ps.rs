@@ -84,7 +84,11 @@ async fn login(rsa_encryption: bool, country: &str, alg: &str, enc_mode: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
     let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(said["acs"], format!("{}/connector/acs", c.base), "from our metadata");
+    assert_eq!(
+        said["acs"],
+        format!("{}/connector/acs", c.base),
+        "from our metadata"
+    );
     assert_eq!(said["sp"], format!("{}/connector/metadata", c.base));
     let xml = std::fs::read_to_string(c.path("response.xml")).unwrap();
     assert!(xml.contains(alg), "signed with {alg}");
@@ -98,11 +102,10 @@ async fn login(rsa_encryption: bool, country: &str, alg: &str, enc_mode: &str) {
 
     let cb = callback_of(&post_acs(&c, &xml).await);
     assert_eq!(cb.error, None, "{:?}", cb.error_description);
-    let who = c
-        .rp
-        .finish(&st.pending, &cb, &Rac::minimum(Level::High))
-        .await
-        .expect("ID token");
+    let who =
+        c.rp.finish(&st.pending, &cb, &Rac::minimum(Level::High))
+            .await
+            .expect("ID token");
     assert_eq!(who.claims["sub"], person.as_str());
     assert_eq!(who.claims["eidas_firstname"], "Aoife");
     assert_eq!(who.claims["eidas_lastname"], "Ní Bhriain");

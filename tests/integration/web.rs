@@ -257,3 +257,123 @@ async fn the_demo_lets_a_person_log_in_to_the_xe_service_with_a_norwegian_test_e
         );
     }
 }
+
+/// The reverse flow in the running demo: the demo Norwegian service → our OpenID provider → the
+/// country page → XE's Proxy-Service and its test person → back at the service, which shows the
+/// claims of the ID token it validated (matched to a synthetic Norwegian number). Then once
+/// more, cancelling at XE.
+#[tokio::test]
+async fn the_demo_lets_a_european_log_in_to_the_norwegian_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_demo, base) = start_demo(dir.path());
+    let b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (loa, action_at_xe) in [("high", "login"), ("substantial", "cancel")] {
+        let html = b
+            .get(format!("{base}/rp"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("Log in with a European eID"), "{html}");
+        let r = b
+            .post(action(&html))
+            .form(&[("loa", loa)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let authorize = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            authorize.starts_with(&format!("{base}/oidc/authorize?")),
+            "{authorize}"
+        );
+        let r = b.get(&authorize).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let countries = r.headers()["location"].to_str().unwrap().to_string();
+        let page = b
+            .get(format!("{base}{countries}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Choose the country of your eID") && page.contains("XE (demo country)"),
+            "{page}"
+        );
+        assert!(page.contains("action=\"/connector/select\""));
+        let to_xe = b
+            .post(format!("{base}/connector/select"))
+            .form(&[("session", input(&page, "session")), ("country", "XE")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(action(&to_xe), format!("{base}/xe/ps/sso"));
+        let login = b
+            .post(action(&to_xe))
+            .form(&[("SAMLRequest", input(&to_xe, "SAMLRequest"))])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(login.contains("Demo country XE"), "{login}");
+        let back = b
+            .post(action(&login))
+            .form(&[
+                ("ticket", input(&login, "ticket")),
+                ("person", "0"),
+                ("level", loa),
+                ("action", action_at_xe),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(action(&back), format!("{base}/connector/acs"));
+        let r = b
+            .post(action(&back))
+            .form(&[("SAMLResponse", input(&back, "SAMLResponse"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let callback = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            callback.starts_with(&format!("{base}/rp/callback?")),
+            "{callback}"
+        );
+        let shown = b.get(&callback).send().await.unwrap().text().await.unwrap();
+        if action_at_xe == "login" {
+            assert!(shown.contains("Logged in"), "{shown}");
+            for claim in [
+                "XE/NO/XE-1001",
+                "eidas-loa-high",
+                "Javier",
+                "García López",
+                "1990-04-12",
+                "15838512329",
+                "Xeville",
+            ] {
+                assert!(shown.contains(claim), "{claim} in {shown}");
+            }
+        } else {
+            assert!(
+                shown.contains("Not logged in") && shown.contains("access_denied"),
+                "{shown}"
+            );
+        }
+    }
+}
