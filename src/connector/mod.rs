@@ -803,6 +803,156 @@ pub fn claims(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::generate::{KeyKind, generate};
+    use crate::metadata::{Endpoint, EntityDescriptor, RoleDescriptor};
+
+    fn settings() -> CnSettings {
+        CnSettings {
+            our_entity_id: "https://eidas.example.no/connector/metadata".into(),
+            our_acs_url: "https://eidas.example.no/connector/acs".into(),
+            our_country: "NO".into(),
+            metadata_sp_type: None,
+            request_sp_type: "public".into(),
+            requester_id: None,
+            protocol_versions: vec!["1.4".into(), "1.3".into()],
+            require_signed_assertion: true,
+            skew: Duration::seconds(60),
+            max_age: Duration::minutes(5),
+        }
+    }
+
+    fn peer() -> PeerMetadata {
+        let entity = EntityDescriptor {
+            entity_id: "https://ps.example.se/metadata".into(),
+            entity_attributes: vec![
+                (
+                    entity_attribute::ASSURANCE_CERTIFICATION.into(),
+                    vec![Level::Substantial.notified_uri().into()],
+                ),
+                (
+                    entity_attribute::PROTOCOL_VERSION.into(),
+                    vec!["1.2 1.3".into()],
+                ),
+            ],
+            idp: Some(RoleDescriptor {
+                node_country: Some("SE".into()),
+                endpoints: vec![Endpoint {
+                    binding: binding_uri::HTTP_REDIRECT.into(),
+                    location: "https://ps.example.se/sso".into(),
+                    index: None,
+                    is_default: None,
+                }],
+                ..RoleDescriptor::default()
+            }),
+            ..EntityDescriptor::default()
+        };
+        PeerMetadata {
+            entity,
+            xml: Arc::from(""),
+            fetched_at: OffsetDateTime::UNIX_EPOCH,
+            valid_until: OffsetDateTime::UNIX_EPOCH,
+            refresh_at: OffsetDateTime::UNIX_EPOCH,
+            stale: false,
+            warnings: vec![],
+        }
+    }
+
+    fn signer(kind: KeyKind) -> Arc<dyn Signer> {
+        let g = generate(kind, "cn", "NO", 0, 3650).unwrap();
+        Arc::new(crate::crypto::SoftwareSigner::new(g.key, None, Some(g.cert)).unwrap())
+    }
+
+    #[test]
+    fn a_country_is_usable_only_with_a_fitting_level_country_version_endpoint_and_algorithm() {
+        let se = CountryEntry {
+            code: "SE".into(),
+            metadata_url: "https://ps.example.se/metadata".into(),
+        };
+        let ec = signer(KeyKind::EcP256);
+        let s = settings();
+        assert_eq!(usable(&se, &peer(), Level::Substantial, &s, &ec), Ok(()));
+        assert_eq!(
+            usable(&se, &peer(), Level::High, &s, &ec),
+            Err(Unusable::LoaNotOffered)
+        );
+        let dk = CountryEntry {
+            code: "DK".into(),
+            ..se.clone()
+        };
+        assert_eq!(
+            usable(&dk, &peer(), Level::Substantial, &s, &ec),
+            Err(Unusable::WrongCountry("SE".into()))
+        );
+        let mut old = peer();
+        old.entity.entity_attributes[1].1 = vec!["1.1".into()];
+        assert_eq!(
+            usable(&se, &old, Level::Substantial, &s, &ec),
+            Err(Unusable::NoProtocolVersion)
+        );
+        let mut no_sso = peer();
+        no_sso.entity.idp.as_mut().unwrap().endpoints[0].binding = "urn:example:soap".into();
+        assert_eq!(
+            usable(&se, &no_sso, Level::Substantial, &s, &ec),
+            Err(Unusable::NotProxyService)
+        );
+        let mut sp_only = peer();
+        sp_only.entity.idp = None;
+        assert_eq!(
+            usable(&se, &sp_only, Level::Substantial, &s, &ec),
+            Err(Unusable::NotProxyService)
+        );
+        // It lists RSA-PSS only: an EC key cannot; an RSA key signs with the listed digest.
+        let mut pss_only = peer();
+        pss_only.entity.signing_methods =
+            vec!["http://www.w3.org/2007/05/xmldsig-more#sha384-rsa-MGF1".into()];
+        assert_eq!(
+            usable(&se, &pss_only, Level::Substantial, &s, &ec),
+            Err(Unusable::NoSigningAlgorithm)
+        );
+        let rsa = signer(KeyKind::Rsa3072);
+        assert_eq!(usable(&se, &pss_only, Level::Substantial, &s, &rsa), Ok(()));
+        assert_eq!(
+            signer_for(&pss_only, &rsa).unwrap().algorithm(),
+            SignatureAlgorithm::RsaPss(crate::crypto::alg::DigestAlgorithm::Sha384)
+        );
+        // Every unusable state has a page text.
+        for u in [
+            Unusable::NoMetadata("x".into()),
+            Unusable::NotProxyService,
+            Unusable::LoaNotOffered,
+            Unusable::NoProtocolVersion,
+            Unusable::NoSigningAlgorithm,
+        ] {
+            assert!(u.message_id().starts_with("country-unavailable-"));
+        }
+    }
+
+    #[test]
+    fn foreign_statuses_become_errors_a_relying_party_can_act_on() {
+        let f = |st: &str, sub: Option<&str>| {
+            ForeignFailure {
+                status: st.into(),
+                sub_status: sub.map(str::to_string),
+                message: Some("internal details of the peer".into()),
+            }
+            .oidc_error()
+        };
+        assert_eq!(
+            f(status::RESPONDER, Some(status::REQUEST_DENIED)).0,
+            "access_denied"
+        );
+        assert_eq!(
+            f(status::RESPONDER, Some(status::AUTHN_FAILED)).0,
+            "access_denied"
+        );
+        assert_eq!(
+            f(status::RESPONDER, Some(status::NO_AUTHN_CONTEXT)).0,
+            "access_denied"
+        );
+        assert_eq!(f(status::REQUESTER, None).0, "server_error");
+        assert_eq!(f(status::RESPONDER, None).0, "temporarily_unavailable");
+        assert!(!f(status::RESPONDER, None).1.contains("internal details"));
+    }
 
     #[test]
     fn claim_names_follow_the_attribute_names() {

@@ -331,13 +331,21 @@ impl Provider {
             ]);
             v.set_issuer(&[id]);
             v.sub = Some(id.to_string());
-            v.leeway = 30;
+            // Time is checked below on the node's clock, not the library's.
+            v.validate_exp = false;
+            v.validate_nbf = false;
             v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
             let d = jsonwebtoken::decode::<Value>(assertion, key, &v)
                 .map_err(|_| OAuthError::client())?;
             let jti = d.claims["jti"].as_str().ok_or_else(OAuthError::client)?;
             let exp = d.claims["exp"].as_i64().unwrap_or(0);
-            if exp - self.now() > 600 || jti.len() > 256 {
+            let now = self.now();
+            // Expired (30 s of skew), valid for more than 10 minutes, or not yet valid: refused.
+            if exp + 30 < now
+                || exp - now > 600
+                || d.claims["nbf"].as_i64().is_some_and(|nbf| nbf - 30 > now)
+                || jti.len() > 256
+            {
                 return Err(OAuthError::client());
             }
             let ttl = Duration::from_secs((exp - self.now()).max(1) as u64 + 60);
@@ -538,14 +546,15 @@ impl Provider {
             .client(&client_id)
             .ok_or_else(|| AuthzError::Page("unknown client_id".into()))?;
         if let Some(uri) = p.get("request_uri") {
+            let key = format!("op-par:{uri}");
+            let gone = || AuthzError::Page("request_uri is unknown, used or expired".into());
+            // Looked at first, taken only by its own client: nobody else can spend it.
             let stored = self
                 .store
-                .take(&format!("op-par:{uri}"))
+                .get(&key)
                 .await
                 .map_err(|e| AuthzError::Page(format!("store: {e}")))?
-                .ok_or_else(|| {
-                    AuthzError::Page("request_uri is unknown, used or expired".into())
-                })?;
+                .ok_or_else(gone)?;
             let a: AuthzRequest =
                 serde_json::from_slice(&stored).map_err(|e| AuthzError::Page(e.to_string()))?;
             if a.client_id != client_id {
@@ -553,6 +562,11 @@ impl Provider {
                     "request_uri belongs to another client".into(),
                 ));
             }
+            self.store
+                .take(&key)
+                .await
+                .map_err(|e| AuthzError::Page(format!("store: {e}")))?
+                .ok_or_else(gone)?;
             return Ok(a);
         }
         let a = self.validate(client, p)?;
@@ -784,4 +798,381 @@ fn jwk_of(public: &PublicKey) -> Result<(String, Value), String> {
     let mut jwk = jwk;
     jwk["kid"] = json!(kid);
     Ok((kid, jwk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::crypto::generate::{KeyKind, generate};
+
+    const ISSUER: &str = "https://eidas.example.no";
+    const CB: &str = "https://rp.example/cb";
+    const SECRET: &str = "a-client-secret-of-at-least-32-characters";
+
+    struct T {
+        p: Provider,
+        clock: Arc<ManualClock>,
+        rp_key: EncodingKey,
+        other_key: EncodingKey,
+    }
+
+    fn setup() -> T {
+        let clock = Arc::new(ManualClock::new(
+            time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+        ));
+        let op = generate(KeyKind::EcP256, "op", "NO", 1_700_000_000, 3650).unwrap();
+        let rp = generate(KeyKind::EcP256, "rp", "NO", 1_700_000_000, 3650).unwrap();
+        let other = generate(KeyKind::EcP256, "other", "NO", 1_700_000_000, 3650).unwrap();
+        let (dk, algs) = RegisteredClient::key_from_pem(rp.cert.to_pem().as_bytes()).unwrap();
+        let clients = vec![
+            RegisteredClient {
+                client_id: "jwt".into(),
+                redirect_uris: vec![CB.into()],
+                credential: ClientCredential::PrivateKeyJwt(dk, algs),
+                attributes: vec![],
+            },
+            RegisteredClient {
+                client_id: "post".into(),
+                redirect_uris: vec![CB.into()],
+                credential: ClientCredential::ClientSecretPost(SECRET.into()),
+                attributes: vec![],
+            },
+        ];
+        let store: Arc<dyn Store> = Arc::new(crate::store::MemoryStore::new(clock.clone()));
+        let settings = ProviderSettings {
+            issuer: ISSUER.into(),
+            require_par: true,
+            par_lifetime: Duration::from_secs(60),
+            code_lifetime: Duration::from_secs(60),
+            token_lifetime: Duration::from_secs(120),
+            default_level: Level::Substantial,
+        };
+        let p = Provider::new(settings, clients, &op.key, "ES256", store, clock.clone()).unwrap();
+        let enc = |k: &PrivateKey| EncodingKey::from_ec_pem(k.pkcs8_pem().as_bytes()).unwrap();
+        T {
+            p,
+            clock,
+            rp_key: enc(&rp.key),
+            other_key: enc(&other.key),
+        }
+    }
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        crate::store::block_on(f)
+    }
+
+    impl T {
+        fn now(&self) -> i64 {
+            self.clock.now().unix_timestamp()
+        }
+
+        fn assertion(&self, key: &EncodingKey, alg: Algorithm, claims: Value) -> String {
+            jsonwebtoken::encode(&Header::new(alg), &claims, key).unwrap()
+        }
+
+        fn claims(&self, jti: &str) -> Value {
+            json!({"iss": "jwt", "sub": "jwt", "aud": ISSUER, "iat": self.now(),
+                "exp": self.now() + 60, "jti": jti})
+        }
+
+        fn form(&self, assertion: &str) -> HashMap<String, String> {
+            HashMap::from([
+                (
+                    "client_assertion_type".to_string(),
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+                ),
+                ("client_assertion".to_string(), assertion.to_string()),
+            ])
+        }
+
+        fn auth(
+            &self,
+            form: &HashMap<String, String>,
+            basic: Option<&str>,
+        ) -> Result<String, OAuthError> {
+            block(
+                self.p
+                    .authenticate(basic, form, &format!("{ISSUER}/oidc/token")),
+            )
+            .map(|c| c.client_id.clone())
+        }
+
+        fn grant(&self, pkce: &crate::oidc::Pkce) -> String {
+            let a = AuthzRequest {
+                client_id: "jwt".into(),
+                redirect_uri: CB.into(),
+                state: Some("s".into()),
+                nonce: Some("n".into()),
+                code_challenge: pkce.challenge.clone(),
+                scope: "openid".into(),
+                level: Level::High,
+                ui_locales: None,
+                country: None,
+            };
+            let mut claims = serde_json::Map::new();
+            claims.insert("sub".into(), json!("XE/NO/1"));
+            let url = block(self.p.issue_code(&a, claims, self.now())).unwrap();
+            let q: HashMap<String, String> =
+                serde_urlencoded::from_str(url.split_once('?').unwrap().1).unwrap();
+            assert_eq!(q["iss"], ISSUER);
+            assert_eq!(q["state"], "s");
+            q["code"].clone()
+        }
+
+        fn token_form(&self, code: &str, verifier: &str, jti: &str) -> HashMap<String, String> {
+            let mut f =
+                self.form(&self.assertion(&self.rp_key, Algorithm::ES256, self.claims(jti)));
+            f.insert("grant_type".into(), "authorization_code".into());
+            f.insert("code".into(), code.into());
+            f.insert("redirect_uri".into(), CB.into());
+            f.insert("code_verifier".into(), verifier.into());
+            f
+        }
+    }
+
+    #[test]
+    fn a_client_assertion_is_checked_and_used_once() {
+        let t = setup();
+        let good = t.assertion(&t.rp_key, Algorithm::ES256, t.claims("j1"));
+        assert_eq!(t.auth(&t.form(&good), None).unwrap(), "jwt");
+        assert_eq!(
+            t.auth(&t.form(&good), None).unwrap_err().error,
+            "invalid_client",
+            "replayed jti"
+        );
+        let mut wrong_aud = t.claims("j2");
+        wrong_aud["aud"] = json!("https://other.example");
+        let mut expired = t.claims("j3");
+        expired["exp"] = json!(t.now() - 120);
+        let mut too_long = t.claims("j4");
+        too_long["exp"] = json!(t.now() + 3600);
+        let mut no_jti = t.claims("x");
+        no_jti.as_object_mut().unwrap().remove("jti");
+        let mut other_client = t.claims("j5");
+        other_client["iss"] = json!("post");
+        other_client["sub"] = json!("post");
+        for (what, a) in [
+            (
+                "audience",
+                t.assertion(&t.rp_key, Algorithm::ES256, wrong_aud),
+            ),
+            ("expired", t.assertion(&t.rp_key, Algorithm::ES256, expired)),
+            (
+                "lives too long",
+                t.assertion(&t.rp_key, Algorithm::ES256, too_long),
+            ),
+            ("no jti", t.assertion(&t.rp_key, Algorithm::ES256, no_jti)),
+            (
+                "another key",
+                t.assertion(&t.other_key, Algorithm::ES256, t.claims("j6")),
+            ),
+            (
+                "a secret client",
+                t.assertion(&t.rp_key, Algorithm::ES256, other_client),
+            ),
+            (
+                "HS256",
+                t.assertion(
+                    &EncodingKey::from_secret(b"k").unwrap(),
+                    Algorithm::HS256,
+                    t.claims("j7"),
+                ),
+            ),
+        ] {
+            assert_eq!(t.auth(&t.form(&a), None).unwrap_err().status, 401, "{what}");
+        }
+        // The token endpoint's URL is an accepted audience too.
+        let mut to_endpoint = t.claims("j8");
+        to_endpoint["aud"] = json!(format!("{ISSUER}/oidc/token"));
+        let a = t.assertion(&t.rp_key, Algorithm::ES256, to_endpoint);
+        assert_eq!(t.auth(&t.form(&a), None).unwrap(), "jwt");
+    }
+
+    #[test]
+    fn a_secret_counts_only_by_the_registered_method() {
+        let t = setup();
+        let post = HashMap::from([
+            ("client_id".to_string(), "post".to_string()),
+            ("client_secret".to_string(), SECRET.to_string()),
+        ]);
+        assert_eq!(t.auth(&post, None).unwrap(), "post");
+        let mut wrong = post.clone();
+        wrong.insert("client_secret".into(), format!("{SECRET}x"));
+        assert!(t.auth(&wrong, None).is_err());
+        // The right secret by Basic, for a client registered for client_secret_post.
+        let basic = format!("Basic {}", STANDARD.encode(format!("post:{SECRET}")));
+        assert!(t.auth(&HashMap::new(), Some(&basic)).is_err());
+        // No credentials at all.
+        assert!(
+            t.auth(&HashMap::from([("client_id".into(), "jwt".into())]), None)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_code_is_exchanged_once_with_its_verifier_redirect_uri_and_client_before_it_expires() {
+        let t = setup();
+        let pkce = crate::oidc::Pkce::new();
+        let code = t.grant(&pkce);
+        // The wrong verifier spends the code (one attempt), as does any exchange.
+        let r = block(t.p.token(
+            None,
+            &t.token_form(&code, &crate::oidc::Pkce::new().verifier, "t1"),
+        ));
+        assert_eq!(r.unwrap_err().error, "invalid_grant");
+        let r = block(t.p.token(None, &t.token_form(&code, &pkce.verifier, "t2")));
+        assert_eq!(r.unwrap_err().error, "invalid_grant", "spent");
+
+        let code = t.grant(&pkce);
+        let mut f = t.token_form(&code, &pkce.verifier, "t3");
+        f.insert("redirect_uri".into(), "https://rp.example/other".into());
+        assert_eq!(
+            block(t.p.token(None, &f)).unwrap_err().error,
+            "invalid_grant"
+        );
+
+        let code = t.grant(&pkce);
+        t.clock.advance(time::Duration::seconds(61));
+        let r = block(t.p.token(None, &t.token_form(&code, &pkce.verifier, "t4")));
+        assert_eq!(r.unwrap_err().error, "invalid_grant", "expired");
+
+        let code = t.grant(&pkce);
+        let mut f = t.token_form(&code, &pkce.verifier, "t5");
+        f.insert("grant_type".into(), "refresh_token".into());
+        assert_eq!(
+            block(t.p.token(None, &f)).unwrap_err().error,
+            "unsupported_grant_type"
+        );
+
+        let code = t.grant(&pkce);
+        let ok = block(t.p.token(None, &t.token_form(&code, &pkce.verifier, "t6"))).unwrap();
+        let id = ok["id_token"].as_str().unwrap();
+        let h = jsonwebtoken::decode_header(id).unwrap();
+        assert_eq!(h.alg, Algorithm::ES256);
+        assert!(h.kid.is_some());
+        let at = ok["access_token"].as_str().unwrap();
+        let ui = block(t.p.userinfo(Some(&format!("Bearer {at}")))).unwrap();
+        assert_eq!(ui["sub"], "XE/NO/1");
+        t.clock.advance(time::Duration::seconds(121));
+        assert_eq!(
+            block(t.p.userinfo(Some(&format!("Bearer {at}"))))
+                .unwrap_err()
+                .status,
+            401
+        );
+    }
+
+    #[test]
+    fn a_pushed_request_is_used_once_by_its_own_client_before_it_expires() {
+        let t = setup();
+        let pkce = crate::oidc::Pkce::new();
+        let mut f = HashMap::from([
+            ("client_id".to_string(), "post".to_string()),
+            ("client_secret".to_string(), SECRET.to_string()),
+            ("response_type".to_string(), "code".to_string()),
+            ("redirect_uri".to_string(), CB.to_string()),
+            ("scope".to_string(), "openid".to_string()),
+            ("code_challenge".to_string(), pkce.challenge.clone()),
+            ("code_challenge_method".to_string(), "S256".to_string()),
+            (
+                "acr_values".to_string(),
+                "eidas-loa-high eidas-loa-substantial".to_string(),
+            ),
+        ]);
+        let (uri, life) = block(t.p.par(None, &f)).unwrap();
+        assert_eq!(life, 60);
+        let q = |client: &str| {
+            HashMap::from([
+                ("client_id".to_string(), client.to_string()),
+                ("request_uri".to_string(), uri.clone()),
+            ])
+        };
+        assert!(
+            matches!(block(t.p.authorize(&q("jwt"))), Err(AuthzError::Page(_))),
+            "another client"
+        );
+        let a = block(t.p.authorize(&q("post"))).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(a.level, Level::High, "the first acr value of ours");
+        assert!(
+            matches!(block(t.p.authorize(&q("post"))), Err(AuthzError::Page(_))),
+            "used"
+        );
+        let (uri2, _) = block(t.p.par(None, &f)).unwrap();
+        t.clock.advance(time::Duration::seconds(61));
+        let late = HashMap::from([
+            ("client_id".to_string(), "post".to_string()),
+            ("request_uri".to_string(), uri2),
+        ]);
+        assert!(
+            matches!(block(t.p.authorize(&late)), Err(AuthzError::Page(_))),
+            "expired"
+        );
+        // A request_uri inside a pushed request, and an oversized state, are refused.
+        f.insert("request_uri".into(), "urn:x".into());
+        assert_eq!(
+            block(t.p.par(None, &f)).unwrap_err().error,
+            "invalid_request"
+        );
+        f.remove("request_uri");
+        f.insert("state".into(), "s".repeat(MAX_PARAM + 1));
+        assert_eq!(
+            block(t.p.par(None, &f)).unwrap_err().error,
+            "invalid_request"
+        );
+    }
+
+    #[test]
+    fn the_jwks_carries_our_public_key_and_discovery_our_endpoints() {
+        let t = setup();
+        let k = &t.p.jwks()["keys"][0];
+        assert_eq!(k["kty"], "EC");
+        assert_eq!(k["crv"], "P-256");
+        assert_eq!(k["alg"], "ES256");
+        let d = t.p.discovery();
+        assert_eq!(d["issuer"], ISSUER);
+        assert_eq!(d["token_endpoint"], format!("{ISSUER}/oidc/token"));
+        assert_eq!(
+            d["pushed_authorization_request_endpoint"],
+            format!("{ISSUER}/oidc/par")
+        );
+    }
+
+    #[test]
+    fn rsa_keys_sign_ps256_or_rs256_and_publish_n_and_e() {
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::UNIX_EPOCH));
+        let store: Arc<dyn Store> = Arc::new(crate::store::MemoryStore::new(clock.clone()));
+        let rsa = generate(KeyKind::Rsa3072, "op", "NO", 0, 3650).unwrap();
+        let settings = ProviderSettings {
+            issuer: ISSUER.into(),
+            require_par: true,
+            par_lifetime: Duration::from_secs(60),
+            code_lifetime: Duration::from_secs(60),
+            token_lifetime: Duration::from_secs(120),
+            default_level: Level::Substantial,
+        };
+        for alg in ["PS256", "RS256"] {
+            let p = Provider::new(
+                settings.clone(),
+                vec![],
+                &rsa.key,
+                alg,
+                store.clone(),
+                clock.clone(),
+            )
+            .unwrap();
+            let k = &p.jwks()["keys"][0];
+            assert_eq!(k["kty"], "RSA");
+            assert_eq!(k["alg"], alg);
+            assert_eq!(k["e"], "AQAB");
+            assert_eq!(
+                URL_SAFE_NO_PAD
+                    .decode(k["n"].as_str().unwrap())
+                    .unwrap()
+                    .len(),
+                384
+            );
+        }
+        assert!(Provider::new(settings, vec![], &rsa.key, "ES256", store, clock).is_err());
+    }
 }

@@ -275,3 +275,98 @@ fn refuses_bad_idporten_register_and_identifier_settings() {
         .to_string();
     assert!(e.contains("colour"), "{e}");
 }
+
+/// `[connector]` and `[oidc_provider]`: each mistake is refused with a message naming the
+/// setting — at load, or when the node builds the provider and the matcher.
+#[test]
+fn refuses_bad_connector_and_oidc_provider_settings() {
+    use eidas_node::clock::SystemClock;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path());
+    let example = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(dir.path().join("short-secret"), "too-short").unwrap();
+    let client = |extra: &str| {
+        format!(
+            "[oidc_provider]\n\n[[oidc_provider.client]]\nclient_id = \"rp\"\n\
+             redirect_uris = [\"https://rp.example/cb\"]\n{extra}"
+        )
+    };
+    // Refused at load.
+    let at_load: Vec<(String, &str)> = vec![
+        ("[connector]\nrequest_sp_type = \"both\"\n".into(), "request_sp_type"),
+        ("[connector]\nrequester_id = \"no-uri\"\n".into(), "requester_id"),
+        ("[connector]\ncountries = [\"SE\"]\n".into(), "no [[peer]] with role proxy_service"),
+        ("[oidc_provider]\nsigning_alg = \"HS256\"\n".into(), "signing_alg"),
+        ("[oidc_provider]\ndefault_acr = \"idporten-loa-high\"\n".into(), "default_acr"),
+        ("[oidc_provider]\ncode_lifetime_seconds = 0\n".into(), "lifetimes"),
+        (
+            "[oidc_provider]\n\n[[oidc_provider.client]]\nclient_id = \"rp\"\nredirect_uris = []\n".into(),
+            "at least one redirect_uri",
+        ),
+        (
+            "[oidc_provider]\n\n[[oidc_provider.client]]\nclient_id = \"rp\"\nredirect_uris = [\"http://rp.example/cb\"]\n".into(),
+            "must be https",
+        ),
+        (
+            format!("{}\n[[oidc_provider.client]]\nclient_id = \"rp\"\nredirect_uris = [\"https://rp.example/b\"]\n", client("")),
+            "registered twice",
+        ),
+        (client("attributes = [\"ShoeSize\"]\n"), "not an eIDAS attribute"),
+    ];
+    for (snippet, expect) in at_load {
+        std::fs::write(&config, format!("{example}\n{snippet}")).unwrap();
+        let e = eidas_node::config::Config::load(&config)
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {snippet}"))
+            .to_string();
+        assert!(e.contains(expect), "{snippet}: {e}");
+    }
+    // Refused when the provider or the matcher is built.
+    let store: Arc<dyn eidas_node::store::Store> =
+        Arc::new(eidas_node::store::MemoryStore::new(Arc::new(SystemClock)));
+    let at_build: Vec<(String, &str)> = vec![
+        (client(""), "private_key_jwt needs public_key"),
+        (
+            client("public_key = \"keys/signing/key.pem\"\n"),
+            "neither a certificate nor a PUBLIC KEY",
+        ),
+        (
+            client("auth = \"client_secret_basic\"\n"),
+            "needs client_secret_file",
+        ),
+        (
+            client("auth = \"client_secret_post\"\nclient_secret_file = \"short-secret\"\n"),
+            "at least 32 characters",
+        ),
+        (client("auth = \"mtls\"\n"), "auth \"mtls\""),
+        (
+            "[oidc_provider]\nsigning_alg = \"PS256\"\n".into(),
+            "PS256 cannot be made",
+        ),
+        (
+            "[connector]\nmatching = \"dns\"\n".into(),
+            "matching \"dns\"",
+        ),
+        (
+            "[connector]\nmatching = \"file\"\n".into(),
+            "needs matching_file",
+        ),
+        (
+            "[connector]\nmatching = \"freg-gateway\"\n".into(),
+            "needs matching_url",
+        ),
+    ];
+    for (snippet, expect) in at_build {
+        std::fs::write(&config, format!("{example}\n{snippet}")).unwrap();
+        let c = eidas_node::config::Config::load(&config).expect("parses");
+        let e = match (
+            c.oidc_provider(store.clone(), Arc::new(SystemClock)),
+            c.identity_matcher(),
+        ) {
+            (Err(e), _) | (_, Err(e)) => e.to_string(),
+            _ => panic!("accepted: {snippet}"),
+        };
+        assert!(e.contains(expect), "{snippet}: {e}");
+    }
+}
