@@ -278,6 +278,10 @@ pub struct ConnectorSettings {
     pub matching_allow_loopback_http: bool,
     /// Accept synthetic identity numbers from the matcher (test environments only).
     pub accept_synthetic_numbers: bool,
+    /// A signed Metadata Service List (file) whose Proxy-Services are offered as countries too.
+    pub mdsl_file: Option<PathBuf>,
+    /// PEM files with the certificates the list must be signed with.
+    pub mdsl_trust_anchors: Vec<PathBuf>,
 }
 
 impl Default for ConnectorSettings {
@@ -294,6 +298,8 @@ impl Default for ConnectorSettings {
             matching_timeout_seconds: 5,
             matching_allow_loopback_http: false,
             accept_synthetic_numbers: false,
+            mdsl_file: None,
+            mdsl_trust_anchors: Vec::new(),
         }
     }
 }
@@ -508,7 +514,12 @@ impl Config {
                 "connector.requester_id must be a URI of at most 1024 characters".into(),
             ));
         }
-        for c in &cn.countries {
+        if cn.mdsl_file.is_some() && cn.mdsl_trust_anchors.is_empty() {
+            return Err(ConfigError::Invalid(
+                "connector.mdsl_file needs mdsl_trust_anchors".into(),
+            ));
+        }
+        for c in cn.countries.iter().filter(|_| cn.mdsl_file.is_none()) {
             if !self
                 .peers
                 .iter()
@@ -781,9 +792,65 @@ impl Config {
         Ok(out)
     }
 
-    /// The countries of the selection page with their Proxy-Services' metadata URLs.
-    pub fn connector_countries(&self) -> Vec<crate::connector::CountryEntry> {
-        let ps: Vec<_> = self
+    /// The Metadata Service List from `[connector] mdsl_file`, its signature checked with
+    /// `mdsl_trust_anchors` and its NextUpdate with `now`.
+    pub fn mdsl(
+        &self,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<crate::metadata::mdsl::ServiceList>, ConfigError> {
+        let Some(file) = &self.connector.mdsl_file else {
+            return Ok(None);
+        };
+        let mut anchors = Vec::new();
+        for a in &self.connector.mdsl_trust_anchors {
+            anchors.extend(
+                Certificate::load_all(&self.read(a)?).map_err(|e| {
+                    ConfigError::Invalid(format!("{}: {e}", self.path(a).display()))
+                })?,
+            );
+        }
+        crate::metadata::mdsl::parse_verified(&self.read(file)?, &anchors, now)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", self.path(file).display())))
+    }
+
+    /// The Proxy-Services an MDSL adds: not suspended, not hidden from discovery, and of a
+    /// country no `[[peer]]` already names.
+    fn mdsl_proxy_services<'a>(
+        &self,
+        list: &'a crate::metadata::mdsl::ServiceList,
+    ) -> impl Iterator<Item = &'a crate::metadata::mdsl::MdslEntry> {
+        let configured: Vec<String> = self
+            .peers
+            .iter()
+            .filter(|p| p.role == "proxy_service")
+            .map(|p| p.country.clone())
+            .collect();
+        list.entries.iter().filter(move |e| {
+            e.is_proxy_service() && !e.suspended && !e.hidden && !configured.contains(&e.territory)
+        })
+    }
+
+    /// The peers an MDSL adds (their metadata is verified with the certificates it names).
+    pub fn mdsl_peers(
+        &self,
+        list: &crate::metadata::mdsl::ServiceList,
+    ) -> Vec<crate::metadata::fetch::Peer> {
+        self.mdsl_proxy_services(list)
+            .map(|e| crate::metadata::fetch::Peer {
+                url: e.location.clone(),
+                trust_anchors: e.certificates.clone(),
+            })
+            .collect()
+    }
+
+    /// The countries of the selection page with their Proxy-Services' metadata URLs: the
+    /// `[[peer]]`s with role `proxy_service`, then those of the MDSL.
+    pub fn connector_countries(
+        &self,
+        mdsl: Option<&crate::metadata::mdsl::ServiceList>,
+    ) -> Vec<crate::connector::CountryEntry> {
+        let mut ps: Vec<_> = self
             .peers
             .iter()
             .filter(|p| p.role == "proxy_service")
@@ -792,10 +859,18 @@ impl Config {
                 metadata_url: p.metadata_url.clone(),
             })
             .collect();
+        if let Some(list) = mdsl {
+            ps.extend(
+                self.mdsl_proxy_services(list)
+                    .map(|e| crate::connector::CountryEntry {
+                        code: e.territory.clone(),
+                        metadata_url: e.location.clone(),
+                    }),
+            );
+        }
         if self.connector.countries.is_empty() {
-            let mut all = ps;
-            all.sort_by(|a, b| a.code.cmp(&b.code));
-            all
+            ps.sort_by(|a, b| a.code.cmp(&b.code));
+            ps
         } else {
             self.connector
                 .countries

@@ -33,6 +33,18 @@ pub struct MdslEntry {
     /// (EndpointType, EntityID) pairs.
     pub endpoints: Vec<(String, String)>,
     pub suspended: bool,
+    /// Every endpoint says `HideFromDiscovery="true"`: not offered on a country page.
+    pub hidden: bool,
+}
+
+/// `ser:Endpoint/@EndpointType` of a Proxy-Service.
+pub const EPT_PROXY_SERVICE: &str = "http://eidas.europa.eu/metadata/ept/ProxyService";
+
+impl MdslEntry {
+    /// Whether the location is a Proxy-Service's (an endpoint says so).
+    pub fn is_proxy_service(&self) -> bool {
+        self.endpoints.iter().any(|(t, _)| t == EPT_PROXY_SERVICE)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +126,13 @@ pub fn parse_verified(
                     })
                     .collect(),
                 suspended: list_suspended || loc.attr("Suspend") == Some("true"),
+                hidden: {
+                    let eps: Vec<_> = loc.children_named(ns::SERVICE_LIST, "Endpoint").collect();
+                    !eps.is_empty()
+                        && eps
+                            .iter()
+                            .all(|e| e.attr("HideFromDiscovery") == Some("true"))
+                },
             });
         }
     }

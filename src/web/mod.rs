@@ -108,7 +108,14 @@ impl AppState {
             crate::store::RedbStore::open(data_dir.join("eidas-node.redb"), self.clock.clone())
                 .map_err(|e| e.to_string())?,
         );
-        let peers: Vec<_> = c.peers().map_err(|e| e.to_string())?;
+        let mut peers: Vec<_> = c.peers().map_err(|e| e.to_string())?;
+        let mdsl = match (&c.oidc_provider, &c.connector.mdsl_file) {
+            (Some(_), Some(_)) => c.mdsl(self.clock.now()).map_err(|e| e.to_string())?,
+            _ => None,
+        };
+        if let Some(list) = &mdsl {
+            peers.extend(c.mdsl_peers(list));
+        }
         let connector_urls: Vec<String> = c
             .peers
             .iter()
@@ -148,7 +155,7 @@ impl AppState {
                 peers: peers.clone(),
                 store: store.clone(),
                 settings: c.cn_settings(),
-                countries: c.connector_countries(),
+                countries: c.connector_countries(mdsl.as_ref()),
                 provider: Arc::new(provider),
                 matcher: c.identity_matcher().map_err(|e| e.to_string())?,
                 decryption_keys: c.decryption_keys().map_err(|e| e.to_string())?,

@@ -48,6 +48,9 @@ pub struct CnOptions {
     /// The Connector decrypts with RSA (OAEP) instead of P-256 (ECDH-ES).
     pub rsa_encryption: bool,
     pub extra_config: String,
+    /// XE and XR come from a signed Metadata Service List instead of `[[peer]]` (XR hidden
+    /// from discovery, and a suspended entry beside them).
+    pub mdsl: bool,
 }
 
 impl Default for CnOptions {
@@ -56,6 +59,7 @@ impl Default for CnOptions {
             matching: true,
             rsa_encryption: false,
             extra_config: String::new(),
+            mdsl: false,
         }
     }
 }
@@ -98,19 +102,33 @@ pub async fn cn_setup(o: CnOptions) -> Cn {
     } else {
         ""
     };
+    let (peers_xe_xr, mdsl) = if o.mdsl {
+        write_mdsl(d, &base, &xe_cert, &xr_cert);
+        (
+            String::new(),
+            "mdsl_file = \"mdsl.xml\"\nmdsl_trust_anchors = [\"mdsl-anchor/cert.pem\"]\n",
+        )
+    } else {
+        (
+            format!(
+                "[[peer]]\ncountry = \"XE\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xe/metadata\"\ntrust_anchors = [\"xe/cert.pem\"]\n\n\
+[[peer]]\ncountry = \"XR\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xr/metadata\"\ntrust_anchors = [\"xr/cert.pem\"]\n\n"
+            ),
+            "",
+        )
+    };
     let config = format!(
         "[node]\npublic_url = \"{base}\"\ncountry = \"NO\"\ndata_dir = \"data\"\n\n\
 [keys]\nsigning_key = \"signing/key.pem\"\nsigning_cert = \"signing/cert.pem\"\n\
 encryption_key = \"encryption/key.pem\"\nencryption_cert = \"encryption/cert.pem\"\n\n\
 [metadata_fetch]\nallow_loopback_http = true\n\n\
-[connector]\n{matching}{extra}\n\
+[connector]\n{matching}{mdsl}{extra}\n\
 [oidc_provider]\n\n\
 [[oidc_provider.client]]\nclient_id = \"rp\"\nredirect_uris = [\"http://127.0.0.1:1/callback\"]\n\
 public_key = \"rp/cert.pem\"\nattributes = [\"PlaceOfBirth\"]\n\n\
 [[oidc_provider.client]]\nclient_id = \"rp-basic\"\nredirect_uris = [\"http://127.0.0.1:1/callback\"]\n\
 auth = \"client_secret_basic\"\nclient_secret_file = \"rp-secret\"\n\n\
-[[peer]]\ncountry = \"XE\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xe/metadata\"\ntrust_anchors = [\"xe/cert.pem\"]\n\n\
-[[peer]]\ncountry = \"XR\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xr/metadata\"\ntrust_anchors = [\"xr/cert.pem\"]\n\n\
+{peers_xe_xr}\
 [[peer]]\ncountry = \"XP\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xp/metadata\"\ntrust_anchors = [\"xp/cert.pem\"]\n\n\
 [[peer]]\ncountry = \"XS\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xs/metadata\"\ntrust_anchors = [\"xs/cert.pem\"]\n\n\
 [[peer]]\ncountry = \"XW\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xe/metadata\"\ntrust_anchors = [\"xe/cert.pem\"]\n\n\
@@ -184,6 +202,44 @@ auth = \"client_secret_basic\"\nclient_secret_file = \"rp-secret\"\n\n\
         rp_key,
         stranger: SoftwareSigner::new(g.key, None, Some(g.cert)).unwrap(),
     }
+}
+
+/// A Metadata Service List signed by a fresh anchor: XE and XR as Proxy-Services (XR hidden
+/// from discovery), and a suspended Proxy-Service for XQ.
+fn write_mdsl(d: &std::path::Path, base: &str, xe: &Certificate, xr: &Certificate) {
+    use base64::Engine;
+    let (anchor_key, anchor_cert) = key_files(d, "mdsl-anchor", KeyKind::EcP256, "EU");
+    let b64 = |c: &Certificate| base64::engine::general_purpose::STANDARD.encode(c.der());
+    let ept = "http://eidas.europa.eu/metadata/ept/ProxyService";
+    let now = time::OffsetDateTime::now_utc();
+    let location = |territory: &str, url: String, cert: &Certificate, attrs: &str| {
+        format!(
+            "<ser:MetadataList Territory=\"{territory}\"{attrs}><ser:MetadataLocation Location=\"{url}\">\
+             <ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>\
+             <ser:Endpoint EndpointType=\"{ept}\" EntityID=\"{url}\"{hide}/></ser:MetadataLocation></ser:MetadataList>",
+            b64(cert),
+            hide = if territory == "XR" {
+                " HideFromDiscovery=\"true\""
+            } else {
+                ""
+            },
+        )
+    };
+    let xml = format!(
+        "<ser:MetadataServiceList xmlns:ser=\"http://eidas.europa.eu/metadata/servicelist\" \
+         xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" ID=\"_mdsl\" Version=\"1.0\" IssueDate=\"{}\" NextUpdate=\"{}\">\
+         <ser:SchemeInformation><ser:IssuerName>Test</ser:IssuerName><ser:SchemeIdentifier>urn:test:mdsl</ser:SchemeIdentifier>\
+         <ser:SchemeTerritory>EU</ser:SchemeTerritory></ser:SchemeInformation>{}{}{}</ser:MetadataServiceList>",
+        eidas_node::saml::format_instant(now),
+        eidas_node::saml::format_instant(now + time::Duration::days(7)),
+        location("XE", format!("{base}/xe/metadata"), xe, ""),
+        location("XR", format!("{base}/xr/metadata"), xr, ""),
+        location("XQ", format!("{base}/xs/metadata"), xe, " Suspend=\"true\""),
+    );
+    let signer = SoftwareSigner::new(anchor_key, None, Some(anchor_cert)).unwrap();
+    let doc = eidas_node::xml::parse(xml.as_bytes(), &eidas_node::xml::Limits::default()).unwrap();
+    let signed = eidas_node::xmlsec::dsig::sign_element(&doc, doc.root(), &signer).unwrap();
+    std::fs::write(d.join("mdsl.xml"), signed).unwrap();
 }
 
 pub fn browser() -> reqwest::Client {
@@ -1266,4 +1322,74 @@ async fn discovery_and_jwks_describe_the_provider() {
         .await
         .unwrap();
     assert!(md.contains(&format!("entityID=\"{}/connector/metadata\"", c.base)));
+}
+
+#[tokio::test]
+async fn countries_come_from_a_signed_metadata_service_list_too() {
+    let c = cn_setup(CnOptions {
+        mdsl: true,
+        ..CnOptions::default()
+    })
+    .await;
+    let st = begin(&c, Level::Substantial).await;
+    assert!(
+        st.page.contains("name=\"country\" value=\"XE\""),
+        "{}",
+        st.page
+    );
+    assert!(!st.page.contains("\"XR\""), "hidden from discovery");
+    assert!(!st.page.contains("\"XQ\""), "suspended");
+    assert!(st.page.contains("\"XP\""), "configured peers stay");
+    // XE's metadata is verified with the certificate the list names: the login works.
+    let (ticket, binding) = choose(&c, &st.session, "XE").await;
+    assert_eq!(binding, "post");
+    let cb = callback_of(&at_ps(&c, "XE", &ticket, 0, "substantial", "login").await);
+    let who =
+        c.rp.finish(&st.pending, &cb, &Rac::minimum(Level::Substantial))
+            .await
+            .unwrap();
+    assert_eq!(who.claims["sub"], "XE/NO/XE-1001");
+}
+
+#[tokio::test]
+async fn a_metadata_service_list_that_does_not_verify_stops_the_node() {
+    let c = cn_setup(CnOptions {
+        mdsl: true,
+        ..CnOptions::default()
+    })
+    .await;
+    let path = c.path("mdsl.xml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("Territory=\"XE\"", "Territory=\"XF\"")).unwrap();
+    let config = eidas_node::config::Config::load(&c.path("eidas-node.toml")).unwrap();
+    let e = config
+        .mdsl(time::OffsetDateTime::now_utc())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not verify with a trust anchor"), "{e}");
+}
+
+#[tokio::test]
+async fn requester_id_is_sent_when_configured_and_sptype_moves_to_the_metadata() {
+    let c = cn_setup(CnOptions {
+        extra_config: "requester_id = \"urn:no:digdir:service:42\"\nsp_type = \"public\"\n".into(),
+        ..CnOptions::default()
+    })
+    .await;
+    let (r, _) = request_at_xe(&c, Level::Substantial).await;
+    assert_eq!(r.requester_ids, ["urn:no:digdir:service:42"]);
+    assert_eq!(
+        r.extensions.as_ref().unwrap().sp_type,
+        None,
+        "SPType is in our metadata, so never in the request"
+    );
+    let md = browser()
+        .get(format!("{}/connector/metadata", c.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(md.contains("<eidas:SPType>public</eidas:SPType>"), "{md}");
 }
