@@ -30,6 +30,9 @@ use std::sync::{Arc, Mutex};
 
 pub const COUNTRY: &str = "XE";
 
+/// Requests waiting for an answer, at most.
+const MAX_PENDING: usize = 1000;
+
 pub struct DemoCountry {
     /// Where XE is served, e.g. `http://127.0.0.1:8080/xe`.
     base: String,
@@ -158,7 +161,15 @@ impl DemoCountry {
             }),
             ..AuthnRequest::default()
         };
-        self.pending.lock().unwrap().insert(id.clone(), level);
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded: a demo flooded with requests forgets half of those waiting.
+        if pending.len() >= MAX_PENDING {
+            let drop: Vec<String> = pending.keys().take(MAX_PENDING / 2).cloned().collect();
+            for k in drop {
+                pending.remove(&k);
+            }
+        }
+        pending.insert(id.clone(), level);
         Ok((id, r.to_xml()))
     }
 
