@@ -999,6 +999,12 @@ async fn each_connector_rule_on_the_response_refuses_the_login() {
             true,
         ),
         (
+            "CN-RESP-ID",
+            Box::new(|r| r.id = Some("1-starts-with-a-digit".into())),
+            Carry::Encrypted,
+            true,
+        ),
+        (
             "CN-RESP-ISSUE-INSTANT",
             Box::new(move |r| r.issue_instant = Some(old)),
             Carry::Encrypted,
@@ -1145,6 +1151,34 @@ async fn forged_and_replayed_responses_are_refused() {
         post_acs(&c, &evil).await.status(),
         400,
         "the root is not what was signed"
+    );
+    // The evil root takes the signed Response's own ID (two elements with one ID).
+    let real_id = xml
+        .split(" ID=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let same_id = evil.replace("ID=\"_evil\"", &format!("ID=\"{real_id}\""));
+    assert_eq!(post_acs(&c, &same_id).await.status(), 400, "duplicate ID");
+    // Another person's EncryptedAssertion (a genuine one from the same Proxy-Service, for the
+    // same request) swapped into the signed Response: the digest no longer matches.
+    let (other, _) =
+        c.xe.answer(&req, &demo_persons()[1], Level::Substantial, |_| {})
+            .unwrap();
+    let enc = |x: &str| {
+        let a = x.find("<saml2:EncryptedAssertion>").unwrap();
+        let b =
+            x.find("</saml2:EncryptedAssertion>").unwrap() + "</saml2:EncryptedAssertion>".len();
+        x[a..b].to_string()
+    };
+    let swapped = xml.replace(&enc(&xml), &enc(&other));
+    assert_ne!(swapped, xml);
+    assert_eq!(
+        post_acs(&c, &swapped).await.status(),
+        400,
+        "assertion swapped"
     );
     // The real one is still good afterwards.
     assert!(callback_of(&post_acs(&c, &xml).await).code.is_some());
@@ -1392,4 +1426,60 @@ async fn requester_id_is_sent_when_configured_and_sptype_moves_to_the_metadata()
         .await
         .unwrap();
     assert!(md.contains("<eidas:SPType>public</eidas:SPType>"), "{md}");
+}
+
+#[tokio::test]
+async fn the_country_page_speaks_the_relying_partys_ui_locales() {
+    let c = cn_setup(CnOptions::default()).await;
+    for (locale, title) in [
+        ("nb", "Velg landet som utstedte eID-en din"),
+        ("nn", "Vel landet som skreiv ut eID-en din"),
+        ("se", "Vállje riikka mii attii du eID"),
+        ("de en", "Choose the country of your eID"),
+    ] {
+        let pkce = eidas_node::oidc::Pkce::new();
+        let v: serde_json::Value = browser()
+            .post(format!("{}/oidc/par", c.base))
+            .basic_auth(
+                "rp-basic",
+                Some("a-client-secret-of-at-least-32-characters"),
+            )
+            .form(&[
+                ("response_type", "code"),
+                ("client_id", "rp-basic"),
+                ("redirect_uri", "http://127.0.0.1:1/callback"),
+                ("scope", "openid"),
+                ("code_challenge", pkce.challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("ui_locales", locale),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let r = browser()
+            .get(with_q(
+                &format!("{}/oidc/authorize", c.base),
+                &[
+                    ("client_id", "rp-basic"),
+                    ("request_uri", v["request_uri"].as_str().unwrap()),
+                ],
+            ))
+            .send()
+            .await
+            .unwrap();
+        let to = location(&r);
+        let page = browser()
+            .get(format!("{}{to}", c.base))
+            .header("accept-language", "nb")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(title), "{locale}: {page}");
+    }
 }
