@@ -12,8 +12,7 @@ use crate::eidas::attributes::{self, PersonType};
 use crate::eidas::loa::{Level, RequestedAuthnContext as Rac};
 use crate::eidas::rules::{CnResponseContext, check_response};
 use crate::metadata::ours::{ContactPerson, Organization, OurMetadata, Role};
-use crate::saml::authn_request::{Extensions, RequestedAttribute};
-use crate::saml::{self, AuthnRequest, Issuer, NameIdPolicy, RequestedAuthnContext, Trusted};
+use crate::saml::{self, Trusted};
 use crate::xml::write::{attr, text};
 use crate::xml::{self, Limits};
 use crate::xmlsec::dsig::{VerifyOptions, sign_element, verify_element};
@@ -124,43 +123,20 @@ impl DemoCountry {
     /// A signed AuthnRequest for the minimum data set at `level`.
     pub fn request(&self, level: Level) -> Result<(String, String), String> {
         let id = saml::new_id();
-        let r = AuthnRequest {
-            id: Some(id.clone()),
-            version: Some("2.0".into()),
-            issue_instant: Some(saml::format_instant(self.clock.now())),
-            destination: Some(self.ps_sso.clone()),
-            force_authn: Some(true),
-            is_passive: Some(false),
-            provider_name: Some("XE demo service".into()),
-            issuer: Some(Issuer {
-                value: self.metadata_url(),
-                format: Some(saml::NAMEID_ENTITY.into()),
-            }),
-            extensions: Some(Extensions {
-                sp_type: Some("public".into()),
-                requested_attributes: Some(
-                    attributes::mds(PersonType::NaturalPerson)
-                        .map(|a| RequestedAttribute {
-                            name: a.name.to_string(),
-                            name_format: Some(saml::ATTRNAME_FORMAT_URI.into()),
-                            friendly_name: Some(a.friendly_name.to_string()),
-                            is_required: Some(true),
-                            values: vec![],
-                        })
-                        .collect(),
-                ),
-            }),
-            name_id_policy: Some(NameIdPolicy {
-                format: Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".into()),
-                allow_create: Some(true),
-                sp_name_qualifier: None,
-            }),
-            requested_authn_context: Some(RequestedAuthnContext {
-                comparison: Some("minimum".into()),
-                class_refs: vec![Rac::minimum(level).levels[0].as_uri().to_string()],
-            }),
-            ..AuthnRequest::default()
-        };
+        let wanted: Vec<(String, bool)> = attributes::mds(PersonType::NaturalPerson)
+            .map(|a| (a.name.to_string(), true))
+            .collect();
+        let mut r = crate::connector::authn_request(
+            &id,
+            &self.metadata_url(),
+            &self.ps_sso,
+            level,
+            &wanted,
+            Some("public".into()),
+            vec![],
+            self.clock.now(),
+        );
+        r.provider_name = Some("XE demo service".into());
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         // Bounded: a demo flooded with requests forgets half of those waiting.
         if pending.len() >= MAX_PENDING {
@@ -303,6 +279,11 @@ pub fn router(c: Shared) -> Router {
 }
 
 fn page(status: StatusCode, body: String) -> Response {
+    demo_page(status, "en", "XE demo service", body)
+}
+
+/// A plain page of the demo's peers (the node's own pages are askama templates).
+pub(crate) fn demo_page(status: StatusCode, lang: &str, title: &str, body: String) -> Response {
     (
         status,
         [
@@ -310,12 +291,33 @@ fn page(status: StatusCode, body: String) -> Response {
             (header::CACHE_CONTROL, "no-store"),
         ],
         format!(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>XE demo service</title></head><body><main>{body}</main></body></html>\n"
+<title>{}</title></head><body><main>{body}</main></body></html>\n",
+            attr(lang),
+            text(title)
         ),
     )
         .into_response()
+}
+
+/// The demo peers' auto-submitting HTTP-POST binding form, with a policy that lets it post to
+/// `url` only.
+pub(crate) fn demo_post(url: &str, param: &str, xml: &str) -> Response {
+    let nonce = crate::oidc::one_time_value();
+    let html = crate::saml::binding::post_form(url, param, xml, None, &nonce);
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; form-action {url}"
+    )) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
 }
 
 async fn start_page(State(c): State<Shared>) -> Response {
@@ -363,15 +365,7 @@ async fn start(State(c): State<Shared>, Form(f): Form<StartForm>) -> Response {
             .map_err(|e| e.to_string())
         } else {
             let signed = c.sign(&xml)?;
-            let nonce = crate::oidc::one_time_value();
-            let html =
-                crate::saml::binding::post_form(&c.ps_sso, "SAMLRequest", &signed, None, &nonce);
-            Ok((
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                html,
-            )
-                .into_response())
+            Ok(demo_post(&c.ps_sso, "SAMLRequest", &signed))
         }
     });
     result.unwrap_or_else(|e| {

@@ -22,7 +22,7 @@ use crate::xml::{self, Limits};
 use crate::xmlsec::dsig::{VerifyOptions, verify_element};
 use axum::Router;
 use axum::extract::{Form, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
@@ -439,20 +439,7 @@ pub fn router(p: Shared) -> Router {
 }
 
 fn page(status: StatusCode, title: &str, body: String) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        format!(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{}</title></head><body><main>{body}</main></body></html>\n",
-            text(title)
-        ),
-    )
-        .into_response()
+    crate::demo_country::demo_page(status, "en", title, body)
 }
 
 async fn metadata(State(p): State<Shared>) -> Response {
@@ -588,22 +575,7 @@ async fn login(State(p): State<Shared>, Form(f): Form<LoginForm>) -> Response {
         p.answer(&request, person, level, |_| {})
     };
     match result {
-        Ok((xml, acs)) => {
-            let nonce = crate::oidc::one_time_value();
-            let html = saml::binding::post_form(&acs, "SAMLResponse", &xml, None, &nonce);
-            let mut r = (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                html,
-            )
-                .into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "default-src 'none'; script-src 'nonce-{nonce}'; form-action {acs}"
-            )) {
-                r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-            }
-            r
-        }
+        Ok((xml, acs)) => crate::demo_country::demo_post(&acs, "SAMLResponse", &xml),
         Err(e) => page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Error",

@@ -58,19 +58,7 @@ pub fn router(rp: Shared) -> Router {
 }
 
 fn page(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        format!(
-            "<!DOCTYPE html>\n<html lang=\"nb\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>Demo Norwegian service</title></head><body><main>{body}</main></body></html>\n"
-        ),
-    )
-        .into_response()
+    crate::demo_country::demo_page(status, "nb", "Demo Norwegian service", body)
 }
 
 async fn start_page(State(rp): State<Shared>) -> Response {

@@ -229,6 +229,63 @@ pub fn optional_attribute(name: &str) -> Option<&'static attributes::AttributeDe
     })
 }
 
+/// An eIDAS AuthnRequest (eidas.md §1.3): ForceAuthn, IsPassive false, a persistent NameIDPolicy,
+/// `minimum` of one notified level, SPType when given, RequesterIDs, and the attributes by Name
+/// with isRequired.
+#[allow(clippy::too_many_arguments)]
+pub fn authn_request(
+    id: &str,
+    issuer: &str,
+    destination: &str,
+    level: Level,
+    wanted: &[(String, bool)],
+    sp_type: Option<String>,
+    requester_ids: Vec<String>,
+    now: OffsetDateTime,
+) -> AuthnRequest {
+    AuthnRequest {
+        id: Some(id.to_string()),
+        version: Some("2.0".into()),
+        issue_instant: Some(saml::format_instant(now)),
+        destination: Some(destination.to_string()),
+        force_authn: Some(true),
+        is_passive: Some(false),
+        provider_name: None,
+        issuer: Some(Issuer {
+            value: issuer.to_string(),
+            format: Some(saml::NAMEID_ENTITY.into()),
+        }),
+        extensions: Some(Extensions {
+            sp_type,
+            requested_attributes: Some(
+                wanted
+                    .iter()
+                    .filter_map(|(n, req)| {
+                        attributes::by_name(n).map(|a| RequestedAttribute {
+                            name: a.name.to_string(),
+                            name_format: Some(saml::ATTRNAME_FORMAT_URI.into()),
+                            friendly_name: Some(a.friendly_name.to_string()),
+                            is_required: Some(*req),
+                            values: vec![],
+                        })
+                    })
+                    .collect(),
+            ),
+        }),
+        name_id_policy: Some(NameIdPolicy {
+            format: Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".into()),
+            allow_create: Some(true),
+            sp_name_qualifier: None,
+        }),
+        requested_authn_context: Some(RequestedAuthnContext {
+            comparison: Some("minimum".into()),
+            class_refs: vec![level.notified_uri().to_string()],
+        }),
+        requester_ids,
+        ..AuthnRequest::default()
+    }
+}
+
 /// Build, sign and store the AuthnRequest for `entry` at `level`; returns how to send it.
 #[allow(clippy::too_many_arguments)]
 pub async fn start(
@@ -255,50 +312,19 @@ pub async fn start(
             wanted.push((a.name.to_string(), false));
         }
     }
-    let request = AuthnRequest {
-        id: Some(id.clone()),
-        version: Some("2.0".into()),
-        issue_instant: Some(saml::format_instant(now)),
-        destination: Some(sso.clone()),
-        force_authn: Some(true),
-        is_passive: Some(false),
-        provider_name: None,
-        issuer: Some(Issuer {
-            value: settings.our_entity_id.clone(),
-            format: Some(saml::NAMEID_ENTITY.into()),
-        }),
-        extensions: Some(Extensions {
-            sp_type: match settings.metadata_sp_type {
-                Some(_) => None,
-                None => Some(settings.request_sp_type.clone()),
-            },
-            requested_attributes: Some(
-                wanted
-                    .iter()
-                    .filter_map(|(n, req)| {
-                        attributes::by_name(n).map(|a| RequestedAttribute {
-                            name: a.name.to_string(),
-                            name_format: Some(saml::ATTRNAME_FORMAT_URI.into()),
-                            friendly_name: Some(a.friendly_name.to_string()),
-                            is_required: Some(*req),
-                            values: vec![],
-                        })
-                    })
-                    .collect(),
-            ),
-        }),
-        name_id_policy: Some(NameIdPolicy {
-            format: Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".into()),
-            allow_create: Some(true),
-            sp_name_qualifier: None,
-        }),
-        requested_authn_context: Some(RequestedAuthnContext {
-            comparison: Some("minimum".into()),
-            class_refs: vec![level.notified_uri().to_string()],
-        }),
-        requester_ids: settings.requester_id.iter().cloned().collect(),
-        ..AuthnRequest::default()
-    };
+    let request = authn_request(
+        &id,
+        &settings.our_entity_id,
+        &sso,
+        level,
+        &wanted,
+        match settings.metadata_sp_type {
+            Some(_) => None,
+            None => Some(settings.request_sp_type.clone()),
+        },
+        settings.requester_id.iter().cloned().collect(),
+        now,
+    );
     let xml_text = request.to_xml();
     let out = if binding == binding_uri::HTTP_POST {
         let doc = xml::parse(xml_text.as_bytes(), &Limits::message()).map_err(|e| e.to_string())?;

@@ -90,23 +90,37 @@ pub fn eidas_node(args: &[&str]) -> Output {
         .expect("run eidas-node")
 }
 
-/// The Python interop oracle (python-xmlsec / signxml / lxml at pinned versions). scripts/test.sh
-/// installs it; without it these tests fail rather than silently skip.
-pub fn oracle(args: &[&str]) -> Output {
+/// The test venv's Python (pinned python-xmlsec, signxml, lxml, pysaml2). scripts/test.sh
+/// installs it; without it the interop tests fail rather than silently skip.
+pub fn python() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("EIDAS_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".venv/bin/python"));
     assert!(
         python.exists(),
-        "interop oracle missing: {} not found; run scripts/test.sh (or scripts/setup-test-env.sh) first",
+        "interop peers missing: {} not found; run scripts/test.sh (or scripts/setup-test-env.sh) first",
         python.display()
     );
-    Command::new(python)
-        .arg(root.join("tests/interop/oracle.py"))
+    python
+}
+
+/// A script of tests/interop run with the test venv's Python.
+pub fn interop_script(script: &str, args: &[&str]) -> Output {
+    Command::new(python())
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/interop")
+                .join(script),
+        )
         .args(args)
         .output()
-        .expect("run oracle")
+        .unwrap_or_else(|e| panic!("run {script}: {e}"))
+}
+
+/// The Python interop oracle (python-xmlsec / signxml / lxml at pinned versions).
+pub fn oracle(args: &[&str]) -> Output {
+    interop_script("oracle.py", args)
 }
 
 pub fn stderr(o: &Output) -> String {

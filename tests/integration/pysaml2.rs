@@ -14,7 +14,7 @@ use eidas_node::xml::{self, Limits};
 use eidas_node::xmlsec::dsig::sign_element;
 use eidas_node::xmlsec::enc::{EncryptOptions, encrypted_data_for};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -31,24 +31,9 @@ fn p(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// tests/interop/pysaml2_connector.py with the test venv (scripts/setup-test-env.sh). Without
-/// the venv these tests fail rather than silently skip.
+/// tests/interop/pysaml2_connector.py with the test venv (scripts/setup-test-env.sh).
 pub fn connector(args: &[&str]) -> Output {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = std::env::var_os("EIDAS_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "pysaml2 peer missing: {} not found; run scripts/test.sh (or scripts/setup-test-env.sh) \
-         first",
-        python.display()
-    );
-    Command::new(python)
-        .arg(root.join("tests/interop/pysaml2_connector.py"))
-        .args(args)
-        .output()
-        .expect("run pysaml2_connector.py")
+    crate::common::interop_script("pysaml2_connector.py", args)
 }
 
 /// A node configuration (docs/eidas-node.example.toml, fresh keys) and its signed Proxy-Service

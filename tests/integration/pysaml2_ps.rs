@@ -7,24 +7,9 @@
 
 use crate::cn_e2e::{CnOptions, begin, callback_of, cn_setup, post_acs, request_form};
 use eidas_node::eidas::loa::{Level, RequestedAuthnContext as Rac};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
 const PSS_SHA256: &str = "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1";
-
-fn python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = std::env::var_os("EIDAS_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "pysaml2 peer missing: {} not found; run scripts/test.sh first",
-        python.display()
-    );
-    python
-}
 
 /// One login answered by pysaml2 as `country` (XE: P-256 key, XP: RSA-3072 key).
 async fn login(rsa_encryption: bool, country: &str, alg: &str, enc_mode: &str) {
@@ -47,9 +32,9 @@ async fn login(rsa_encryption: bool, country: &str, alg: &str, enc_mode: &str) {
     std::fs::write(c.path("request.b64"), &saml_request).unwrap();
     let person = format!("{country}/NO/ie-8802-29");
     let p = |rel: &str| c.path(rel).to_string_lossy().into_owned();
-    let out = Command::new(python())
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/pysaml2_proxy_service.py"))
-        .args([
+    let out = crate::common::interop_script(
+        "pysaml2_proxy_service.py",
+        &[
             "respond",
             "--sp-metadata",
             &p("cn-metadata.xml"),
@@ -75,9 +60,8 @@ async fn login(rsa_encryption: bool, country: &str, alg: &str, enc_mode: &str) {
             "http://eidas.europa.eu/LoA/high",
             "--out",
             &p("response.xml"),
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(
         out.status.success(),
         "pysaml2 Proxy-Service: {}",
