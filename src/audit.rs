@@ -395,6 +395,7 @@ fn audit_response(
         our_country: &ours,
         required_attributes: &[],
         require_signed_assertion: false,
+        request_issued: None,
     };
     r.content.push(
         "context: Destination, Issuer, audience and countries judged against the message itself"

@@ -478,10 +478,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let url = self.node.public_url.trim_end_matches('/');
-        if !(url.starts_with("https://")
-            || url.starts_with("http://127.0.0.1")
-            || url.starts_with("http://localhost"))
-        {
+        if !(url.starts_with("https://") || crate::outbound::is_loopback_http(url)) {
             return Err(ConfigError::Invalid(format!(
                 "node.public_url {url:?} must be https (http only on loopback, for the demo)"
             )));
@@ -570,8 +567,7 @@ impl Config {
                     )));
                 }
                 for u in &c.redirect_uris {
-                    let loopback =
-                        u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost");
+                    let loopback = crate::outbound::is_loopback_http(u);
                     if !(u.starts_with("https://") || loopback) || u.contains('#') {
                         return Err(ConfigError::Invalid(format!(
                             "oidc_provider client {}: redirect_uri {u:?} must be https (http only on loopback) without a fragment",
@@ -610,8 +606,7 @@ impl Config {
                     p.metadata_url
                 )));
             }
-            let loopback = p.metadata_url.starts_with("http://127.0.0.1")
-                || p.metadata_url.starts_with("http://localhost");
+            let loopback = crate::outbound::is_loopback_http(&p.metadata_url);
             let allowed = p.metadata_url.starts_with("https://")
                 || (loopback && self.metadata_fetch.allow_loopback_http);
             if !allowed {

@@ -222,6 +222,7 @@ impl DemoCountry {
             our_country: COUNTRY,
             required_attributes: &required,
             require_signed_assertion: true,
+            request_issued: None,
         };
         let broken: Vec<String> = check_response(&resp, assertion.as_ref(), &ctx)
             .into_iter()

@@ -52,3 +52,47 @@ pub async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<V
     }
     Ok(body)
 }
+
+/// Whether `url` is plain `http://` to this machine: the host exactly `127.0.0.1`, `localhost`
+/// or `[::1]` (not a name that merely starts so, and no userinfo before it).
+pub fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return false;
+    }
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    use super::is_loopback_http;
+
+    #[test]
+    fn only_this_machine_counts_as_loopback() {
+        for yes in [
+            "http://127.0.0.1:8080/cb",
+            "http://localhost/x",
+            "http://[::1]:9/",
+            "http://127.0.0.1",
+        ] {
+            assert!(is_loopback_http(yes), "{yes}");
+        }
+        for no in [
+            "https://127.0.0.1/",
+            "http://127.0.0.1.evil.example/cb",
+            "http://localhost.evil.example/",
+            "http://127.0.0.1:80@evil.example/",
+            "http://evil.example/?127.0.0.1",
+        ] {
+            assert!(!is_loopback_http(no), "{no}");
+        }
+    }
+}

@@ -210,6 +210,8 @@ pub struct PendingRequest {
     pub attributes: Vec<(String, bool)>,
     /// The front edge's own state (the OIDC authorization request), opaque here.
     pub front: serde_json::Value,
+    /// When the request was issued (Unix seconds).
+    pub issued_at: i64,
 }
 
 fn flow_key(request_id: &str) -> String {
@@ -353,6 +355,7 @@ pub async fn start(
         level: level.notified_uri().to_string(),
         attributes: wanted,
         front,
+        issued_at: now.unix_timestamp(),
     };
     let bytes = serde_json::to_vec(&pending).map_err(|e| e.to_string())?;
     store
@@ -645,6 +648,7 @@ impl Receiver<'_> {
             our_country: &self.settings.our_country,
             required_attributes: &required,
             require_signed_assertion: self.settings.require_signed_assertion,
+            request_issued: OffsetDateTime::from_unix_timestamp(pending.issued_at).ok(),
         };
         let violations: Vec<Violation> = check_response(&resp, assertion.as_ref(), &ctx);
         if let Some(v) = violations.first() {

@@ -429,6 +429,9 @@ pub struct CnResponseContext<'a> {
     pub our_country: &'a str,
     pub required_attributes: &'a [String],
     pub require_signed_assertion: bool,
+    /// When our request was issued: with ForceAuthn the person authenticates after it, so an
+    /// earlier AuthnInstant is refused. None: not checked (a tool without the request).
+    pub request_issued: Option<OffsetDateTime>,
 }
 
 /// The Connector's rules for a Response whose signature verified (and its decrypted Assertion,
@@ -542,6 +545,17 @@ fn check_assertion(out: &mut Out, a: &Assertion, ctx: &CnResponseContext<'_>) {
             ),
         );
     }
+    if a.issue_instant.is_some() {
+        check_instant(
+            out,
+            Rule::CnAssertBasics,
+            "assertion IssueInstant",
+            a.issue_instant.as_deref(),
+            ctx.now,
+            ctx.skew,
+            ctx.max_age,
+        );
+    }
     if ctx.require_signed_assertion && !a.signed {
         out.fail(Rule::CnAssertSigned, "the assertion is not signed");
     }
@@ -650,6 +664,23 @@ fn check_assertion(out: &mut Out, a: &Assertion, ctx: &CnResponseContext<'_>) {
     }
     match a.authn_statements.as_slice() {
         [st] if st.authn_instant.is_some() && st.class_refs.len() == 1 => {
+            match st
+                .authn_instant
+                .as_deref()
+                .map(|t| parse_instant("AuthnInstant", t))
+            {
+                Some(Ok(t)) if t > ctx.now + ctx.skew => out.fail(
+                    Rule::CnAssertAuthnStatement,
+                    "AuthnInstant is in the future",
+                ),
+                Some(Ok(t)) if ctx.request_issued.is_some_and(|r| t < r - ctx.skew) => out.fail(
+                    Rule::CnAssertAuthnStatement,
+                    "AuthnInstant is before our request: not a fresh authentication (ForceAuthn)",
+                ),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => out.fail(Rule::CnAssertAuthnStatement, e.to_string()),
+                None => {}
+            }
             let achieved = LevelOfAssurance::parse(&st.class_refs[0]);
             let published = ctx.published_loas.iter().any(|p| p == &st.class_refs[0]);
             match achieved {
@@ -721,7 +752,8 @@ fn check_assertion(out: &mut Out, a: &Assertion, ctx: &CnResponseContext<'_>) {
                 if let Err(e) = check {
                     out.fail(
                         Rule::CnAssertPersonIdentifier,
-                        format!("{name} {:?}: {e}", v.value),
+                        // The error names countries only: the identifier stays out of logs.
+                        format!("{name}: {e}"),
                     );
                 }
             }
@@ -1104,6 +1136,7 @@ mod tests {
             our_country: "NO",
             required_attributes: required,
             require_signed_assertion: true,
+            request_issued: Some(now() - Duration::seconds(30)),
         };
         check_response(r, Some(a), &ctx)
             .into_iter()
@@ -1172,6 +1205,19 @@ mod tests {
             }),
             (Rule::CnAssertAuthnStatement, |_, a| {
                 a.authn_statements.clear()
+            }),
+            (Rule::CnAssertAuthnStatement, |_, a| {
+                // Before our request (09:59:30) less the skew: not a fresh authentication.
+                a.authn_statements[0].authn_instant = Some("2026-11-29T09:55:00Z".into())
+            }),
+            (Rule::CnAssertAuthnStatement, |_, a| {
+                a.authn_statements[0].authn_instant = Some("2026-11-29T10:05:00Z".into())
+            }),
+            (Rule::CnAssertAuthnStatement, |_, a| {
+                a.authn_statements[0].authn_instant = Some("yesterday".into())
+            }),
+            (Rule::CnAssertBasics, |_, a| {
+                a.issue_instant = Some("2026-11-29T09:50:00Z".into())
             }),
             (Rule::CnAssertAttributeStatement, |_, a| {
                 a.attribute_statements.push(vec![])
@@ -1248,6 +1294,7 @@ mod tests {
             our_country: "NO",
             required_attributes: &[],
             require_signed_assertion: true,
+            request_issued: None,
         };
         assert_eq!(check_response(&r, None, &ctx), []);
     }

@@ -214,8 +214,7 @@ impl MetadataService {
 
     fn url_allowed(&self, url: &str) -> bool {
         url.starts_with("https://")
-            || (self.policy.allow_loopback_http
-                && (url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost")))
+            || (self.policy.allow_loopback_http && crate::outbound::is_loopback_http(url))
     }
 
     async fn download(&self, url: &str) -> Result<Vec<u8>, FetchError> {
@@ -270,7 +269,7 @@ impl MetadataService {
                     && !(self.policy.allow_loopback_http
                         && f.id == "MD-ENTITYID"
                         && f.message.ends_with("is not an HTTPS URL")
-                        && is_loopback_http(&peer.url))
+                        && crate::outbound::is_loopback_http(&peer.url))
             });
         if !blocking.is_empty() || !report.trusted || report.entities.len() != 1 {
             let mut findings = blocking;
@@ -476,18 +475,6 @@ impl MetadataService {
             }
         })
     }
-}
-
-fn is_loopback_http(url: &str) -> bool {
-    [
-        "http://127.0.0.1:",
-        "http://127.0.0.1/",
-        "http://localhost:",
-        "http://localhost/",
-        "http://[::1]:",
-    ]
-    .iter()
-    .any(|p| url.starts_with(p))
 }
 
 #[cfg(test)]

@@ -115,8 +115,9 @@ impl LoaMapping {
 
 fn random_b64url(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
-    // A failing system RNG makes every value the same; the state check and PKCE then fail closed.
-    let _ = aws_lc_rs::rand::fill(&mut b);
+    // Without a working system RNG codes, tokens, state and nonce would be predictable: stop.
+    #[allow(clippy::expect_used)]
+    aws_lc_rs::rand::fill(&mut b).expect("the system random number generator failed");
     URL_SAFE_NO_PAD.encode(b)
 }
 

@@ -288,13 +288,11 @@ impl Provider {
         json!({ "keys": [self.jwk] })
     }
 
-    /// Authenticate the client of a PAR or token request. `endpoint` is the URL called (an
-    /// assertion's `aud` may name it or the issuer).
+    /// Authenticate the client of a PAR or token request, by the method it is registered with.
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
         form: &HashMap<String, String>,
-        endpoint: &str,
     ) -> Result<&RegisteredClient, OAuthError> {
         if let Some(assertion) = form.get("client_assertion") {
             if form.get("client_assertion_type").map(String::as_str)
@@ -323,12 +321,14 @@ impl Provider {
             if !algs.contains(&header.alg) {
                 return Err(OAuthError::client());
             }
+            // The audience is our issuer identifier, as a single string (the OpenID Foundation's
+            // 2025 advice against audience injection in private_key_jwt): not a list, not an
+            // endpoint URL.
+            if unverified["aud"].as_str() != Some(self.settings.issuer.as_str()) {
+                return Err(OAuthError::client());
+            }
             let mut v = Validation::new(header.alg);
-            v.set_audience(&[
-                self.settings.issuer.as_str(),
-                endpoint,
-                &format!("{}/", self.settings.issuer),
-            ]);
+            v.set_audience(&[self.settings.issuer.as_str()]);
             v.set_issuer(&[id]);
             v.sub = Some(id.to_string());
             // Time is checked below on the node's clock, not the library's.
@@ -341,14 +341,16 @@ impl Provider {
             let exp = d.claims["exp"].as_i64().unwrap_or(0);
             let now = self.now();
             // Expired (30 s of skew), valid for more than 10 minutes, or not yet valid: refused.
-            if exp + 30 < now
-                || exp - now > 600
-                || d.claims["nbf"].as_i64().is_some_and(|nbf| nbf - 30 > now)
+            if exp.saturating_add(30) < now
+                || exp.saturating_sub(now) > 600
+                || d.claims["nbf"]
+                    .as_i64()
+                    .is_some_and(|nbf| nbf.saturating_sub(30) > now)
                 || jti.len() > 256
             {
                 return Err(OAuthError::client());
             }
-            let ttl = Duration::from_secs((exp - self.now()).max(1) as u64 + 60);
+            let ttl = Duration::from_secs(exp.saturating_sub(now).max(1) as u64 + 60);
             let fresh = self
                 .store
                 .insert_if_absent(&format!("op-jti:{id}:{jti}"), b"1", ttl)
@@ -425,14 +427,32 @@ impl Provider {
             error,
             description: d.to_string(),
         };
-        if p.values().any(|v| v.len() > 2048) || state.as_ref().is_some_and(|s| s.len() > MAX_PARAM)
-        {
+        // Client authentication (an assertion may carry a certificate chain) has its own limit.
+        let too_long = p.iter().any(|(k, v)| {
+            let limit = if k == "client_assertion" {
+                16 * 1024
+            } else {
+                2048
+            };
+            v.len() > limit
+        });
+        if too_long || state.as_ref().is_some_and(|s| s.len() > MAX_PARAM) {
             return Err(fail("invalid_request", "a parameter is too long"));
         }
         if p.get("response_type").map(String::as_str) != Some("code") {
             return Err(fail(
                 "unsupported_response_type",
                 "only the code flow is supported",
+            ));
+        }
+        // Every login here shows pages and authenticates afresh abroad (ForceAuthn): a request
+        // that allows no interaction cannot be served (OIDC Core 3.1.2.6).
+        if p.get("prompt")
+            .is_some_and(|v| v.split(' ').any(|x| x == "none"))
+        {
+            return Err(fail(
+                "login_required",
+                "an eIDAS login always needs the person",
             ));
         }
         if p.get("response_mode").is_some_and(|m| m != "query") {
@@ -509,9 +529,7 @@ impl Provider {
         authorization: Option<&str>,
         form: &HashMap<String, String>,
     ) -> Result<(String, u64), OAuthError> {
-        let c = self
-            .authenticate(authorization, form, &self.url("/oidc/par"))
-            .await?;
+        let c = self.authenticate(authorization, form).await?;
         if form.contains_key("request_uri") {
             return Err(OAuthError::bad(
                 "invalid_request",
@@ -548,7 +566,9 @@ impl Provider {
         if let Some(uri) = p.get("request_uri") {
             let key = format!("op-par:{uri}");
             let gone = || AuthzError::Page("request_uri is unknown, used or expired".into());
-            // Looked at first, taken only by its own client: nobody else can spend it.
+            // Looked at first and taken only when the client_id given with it matches. That id
+            // is not authenticated here: what protects a request URI is that it cannot be
+            // guessed and lives for `par_lifetime` only.
             let stored = self
                 .store
                 .get(&key)
@@ -633,9 +653,7 @@ impl Provider {
         authorization: Option<&str>,
         form: &HashMap<String, String>,
     ) -> Result<Value, OAuthError> {
-        let c = self
-            .authenticate(authorization, form, &self.url("/oidc/token"))
-            .await?;
+        let c = self.authenticate(authorization, form).await?;
         if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
             return Err(OAuthError::bad(
                 "unsupported_grant_type",
@@ -649,20 +667,30 @@ impl Provider {
                 "the code is unknown, used, expired or not yours",
             )
         };
+        let unavailable = || OAuthError {
+            status: 503,
+            error: "temporarily_unavailable",
+            description: "try again".into(),
+        };
+        let key = format!("op-code:{}", digest(&code));
+        // Looked at first: another client presenting a code it saw cannot spend it.
         let stored = self
             .store
-            .take(&format!("op-code:{}", digest(&code)))
+            .get(&key)
             .await
-            .map_err(|_| OAuthError {
-                status: 503,
-                error: "temporarily_unavailable",
-                description: "try again".into(),
-            })?
+            .map_err(|_| unavailable())?
             .ok_or_else(grant_err)?;
         let g: Grant = serde_json::from_slice(&stored).map_err(|_| grant_err())?;
-        if g.authz.client_id != c.client_id
-            || form.get("redirect_uri") != Some(&g.authz.redirect_uri)
-        {
+        if g.authz.client_id != c.client_id {
+            return Err(grant_err());
+        }
+        // The client's own exchange spends it, whatever comes next (one attempt per code).
+        self.store
+            .take(&key)
+            .await
+            .map_err(|_| unavailable())?
+            .ok_or_else(grant_err)?;
+        if form.get("redirect_uri") != Some(&g.authz.redirect_uri) {
             return Err(grant_err());
         }
         let verifier = form.get("code_verifier").cloned().unwrap_or_default();
@@ -891,11 +919,7 @@ mod tests {
             form: &HashMap<String, String>,
             basic: Option<&str>,
         ) -> Result<String, OAuthError> {
-            block(
-                self.p
-                    .authenticate(basic, form, &format!("{ISSUER}/oidc/token")),
-            )
-            .map(|c| c.client_id.clone())
+            block(self.p.authenticate(basic, form)).map(|c| c.client_id.clone())
         }
 
         fn grant(&self, pkce: &crate::oidc::Pkce) -> String {
@@ -982,11 +1006,21 @@ mod tests {
         ] {
             assert_eq!(t.auth(&t.form(&a), None).unwrap_err().status, 401, "{what}");
         }
-        // The token endpoint's URL is an accepted audience too.
+        // Only our issuer, as one string: not an endpoint URL, not a list naming us among others.
         let mut to_endpoint = t.claims("j8");
         to_endpoint["aud"] = json!(format!("{ISSUER}/oidc/token"));
-        let a = t.assertion(&t.rp_key, Algorithm::ES256, to_endpoint);
-        assert_eq!(t.auth(&t.form(&a), None).unwrap(), "jwt");
+        let mut list = t.claims("j9");
+        list["aud"] = json!([ISSUER, "https://other.example"]);
+        for claims in [to_endpoint, list] {
+            let a = t.assertion(&t.rp_key, Algorithm::ES256, claims);
+            assert_eq!(t.auth(&t.form(&a), None).unwrap_err().status, 401);
+        }
+        // Hostile numbers in a validly signed assertion do not overflow.
+        let mut huge = t.claims("j10");
+        huge["exp"] = json!(i64::MAX);
+        huge["nbf"] = json!(i64::MIN);
+        let a = t.assertion(&t.rp_key, Algorithm::ES256, huge);
+        assert_eq!(t.auth(&t.form(&a), None).unwrap_err().status, 401);
     }
 
     #[test]
@@ -1023,6 +1057,24 @@ mod tests {
         assert_eq!(r.unwrap_err().error, "invalid_grant");
         let r = block(t.p.token(None, &t.token_form(&code, &pkce.verifier, "t2")));
         assert_eq!(r.unwrap_err().error, "invalid_grant", "spent");
+
+        // Another client presenting the code does not spend it.
+        let code = t.grant(&pkce);
+        let mut other = HashMap::from([
+            ("client_id".to_string(), "post".to_string()),
+            ("client_secret".to_string(), SECRET.to_string()),
+        ]);
+        for k in ["grant_type", "code", "redirect_uri", "code_verifier"] {
+            other.insert(
+                k.into(),
+                t.token_form(&code, &pkce.verifier, "x")[k].clone(),
+            );
+        }
+        assert_eq!(
+            block(t.p.token(None, &other)).unwrap_err().error,
+            "invalid_grant"
+        );
+        assert!(block(t.p.token(None, &t.token_form(&code, &pkce.verifier, "t2b"))).is_ok());
 
         let code = t.grant(&pkce);
         let mut f = t.token_form(&code, &pkce.verifier, "t3");

@@ -191,9 +191,9 @@ pub fn format_instant(t: OffsetDateTime) -> String {
 /// A fresh SAML ID: `_` and 32 hex digits (128 random bits; xs:ID must not start with a digit).
 pub fn new_id() -> String {
     let mut b = [0u8; 16];
-    // A failing system RNG leaves the node unable to do anything safely; the zero bytes below
-    // would then be caught by the replay cache at the first reuse.
-    let _ = aws_lc_rs::rand::fill(&mut b);
+    // Without a working system RNG nothing the node makes is safe (IDs, codes, tokens): stop.
+    #[allow(clippy::expect_used)]
+    aws_lc_rs::rand::fill(&mut b).expect("the system random number generator failed");
     let mut s = String::with_capacity(33);
     s.push('_');
     for x in b {

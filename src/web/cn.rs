@@ -13,8 +13,8 @@ use crate::connector::matching::MatchQuery;
 use crate::connector::{self, Outcome, Outgoing, Receiver, Refused};
 use crate::oidc::provider::{AuthzError, AuthzRequest, OAuthError};
 use axum::Json;
-use axum::extract::{Form, Query, RawForm, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{Form, Query, RawForm, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -32,7 +32,9 @@ fn not_configured() -> Response {
     (StatusCode::NOT_FOUND, "the Connector is not configured\n").into_response()
 }
 
-fn oauth_error(e: OAuthError) -> Response {
+/// An RFC 6749 §5.2 error. A 401 names the scheme the client should use: `Bearer` at
+/// userinfo (RFC 6750), `Basic` where the client tried Basic authentication.
+fn oauth_error(e: OAuthError, challenge: Option<&'static str>) -> Response {
     let mut r = (
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
         Json(e.body()),
@@ -40,13 +42,39 @@ fn oauth_error(e: OAuthError) -> Response {
         .into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if e.status == 401 {
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
+    if let (401, Some(c)) = (e.status, challenge) {
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
     }
     r
+}
+
+/// The challenge for a 401 at PAR or token: Basic when the client used it.
+fn basic_challenge(headers: &HeaderMap) -> Option<&'static str> {
+    authorization(headers)
+        .is_some_and(|a| a.starts_with("Basic "))
+        .then_some("Basic realm=\"eidas-node\"")
+}
+
+/// A form with each parameter at most once (RFC 6749 §3.1); a repeated one is refused.
+fn single_valued(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|_| OAuthError {
+            status: 400,
+            error: "invalid_request",
+            description: "the body is not a form".into(),
+        })?;
+    let mut out = HashMap::new();
+    for (k, v) in pairs {
+        if out.insert(k.clone(), v).is_some() {
+            return Err(OAuthError {
+                status: 400,
+                error: "invalid_request",
+                description: format!("{k} is given more than once"),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn see_other(url: &str) -> Response {
@@ -83,10 +111,14 @@ pub(super) async fn jwks(State(state): State<Shared>) -> Response {
 pub(super) async fn par(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    RawForm(body): RawForm,
 ) -> Response {
     let Some(rt) = runtime(&state) else {
         return not_configured();
+    };
+    let form = match single_valued(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error(e, None),
     };
     match rt.provider.par(authorization(&headers), &form).await {
         Ok((uri, expires_in)) => (
@@ -97,7 +129,7 @@ pub(super) async fn par(
             .into_response(),
         Err(e) => {
             tracing::info!(error = e.error, detail = %e.description, "PAR refused");
-            oauth_error(e)
+            oauth_error(e, basic_challenge(&headers))
         }
     }
 }
@@ -105,10 +137,14 @@ pub(super) async fn par(
 pub(super) async fn token(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    RawForm(body): RawForm,
 ) -> Response {
     let Some(rt) = runtime(&state) else {
         return not_configured();
+    };
+    let form = match single_valued(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error(e, None),
     };
     match rt.provider.token(authorization(&headers), &form).await {
         Ok(v) => (
@@ -121,7 +157,7 @@ pub(super) async fn token(
             .into_response(),
         Err(e) => {
             tracing::info!(error = e.error, detail = %e.description, "token request refused");
-            oauth_error(e)
+            oauth_error(e, basic_challenge(&headers))
         }
     }
 }
@@ -132,35 +168,42 @@ pub(super) async fn userinfo(State(state): State<Shared>, headers: HeaderMap) ->
     };
     match rt.provider.userinfo(authorization(&headers)).await {
         Ok(v) => ([(header::CACHE_CONTROL, "no-store")], Json(v)).into_response(),
-        Err(e) => oauth_error(e),
+        Err(e) => oauth_error(e, Some("Bearer error=\"invalid_token\"")),
     }
 }
 
 pub(super) async fn authorize_get(
     State(state): State<Shared>,
     headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    RawQuery(q): RawQuery,
 ) -> Response {
-    authorize(state, headers, q).await
+    authorize(state, headers, q.unwrap_or_default().as_bytes()).await
 }
 
 pub(super) async fn authorize_post(
     State(state): State<Shared>,
     headers: HeaderMap,
-    method: Method,
     RawForm(body): RawForm,
 ) -> Response {
-    let _ = method;
-    let q: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    authorize(state, headers, q).await
+    authorize(state, headers, &body).await
 }
 
-async fn authorize(state: Shared, headers: HeaderMap, q: HashMap<String, String>) -> Response {
+async fn authorize(state: Shared, headers: HeaderMap, raw: &[u8]) -> Response {
     let correlation = correlation_id();
-    let lang = Lang::for_visitor(q.get("ui_locales").map(String::as_str), &headers);
     let Some(rt) = runtime(&state) else {
         return not_configured();
     };
+    // A repeated parameter: refused before anything is trusted, on a page.
+    let Ok(q) = single_valued(raw) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            Lang::for_visitor(None, &headers),
+            "cn-request-title",
+            "cn-request-body",
+            &correlation,
+        );
+    };
+    let lang = Lang::for_visitor(q.get("ui_locales").map(String::as_str), &headers);
     let authz = match rt.provider.authorize(&q).await {
         Ok(a) => a,
         Err(AuthzError::Page(why)) => {
@@ -251,9 +294,13 @@ async fn go_to_country(
             Ok(md) => md,
             Err(why) => {
                 tracing::warn!(correlation, country = code, reason = %why, "country unavailable");
+                // The relying party gets the reason in general words; details stay in the log.
                 return back_with(
                     "temporarily_unavailable",
-                    &format!("the country cannot be used now: {why}"),
+                    &format!(
+                        "The country cannot be used now: {}.",
+                        i18n::t(Lang::En, why.message_id(), &[])
+                    ),
                 );
             }
         };

@@ -661,9 +661,13 @@ async fn the_country_page_shows_unusable_countries_with_the_reason_and_searches(
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        callback_of(&r).error.as_deref(),
-        Some("temporarily_unavailable")
+    let cb = callback_of(&r);
+    assert_eq!(cb.error.as_deref(), Some("temporarily_unavailable"));
+    // In general words: no internal URL or fetch error reaches the relying party.
+    let d = cb.error_description.unwrap_or_default();
+    assert!(
+        d.contains("level of assurance") && !d.contains("http"),
+        "{d}"
     );
     // Search: only matching countries are listed.
     let st = begin(&c, Level::Substantial).await;
@@ -1292,8 +1296,26 @@ async fn authorization_errors_go_to_the_redirect_uri_only_when_it_is_registered(
     assert_eq!(par(good(), secret).await.status(), 201);
     let r = par(good(), "a-wrong-secret-of-at-least-32-characters!").await;
     assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Basic realm=\"eidas-node\"",
+        "the scheme the client used"
+    );
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
+    // A parameter given twice is refused (RFC 6749 §3.1).
+    let mut twice = good();
+    twice.push(("scope", "openid profile".into()));
+    let r = par(twice, secret).await;
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("scope"),
+        "{body}"
+    );
     for (drop_or_set, value, error) in [
         ("code_challenge", "", "invalid_request"),
         ("code_challenge_method", "plain", "invalid_request"),
@@ -1301,6 +1323,7 @@ async fn authorization_errors_go_to_the_redirect_uri_only_when_it_is_registered(
         ("scope", "profile", "invalid_scope"),
         ("response_type", "token", "unsupported_response_type"),
         ("eidas_country", "xe", "invalid_request"),
+        ("prompt", "none", "login_required"),
     ] {
         let mut f = good();
         f.retain(|(k, _)| *k != drop_or_set);

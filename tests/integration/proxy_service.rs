@@ -458,6 +458,7 @@ pub mod answer {
             our_country: "SE",
             required_attributes: &required,
             require_signed_assertion: true,
+            request_issued: None,
         };
         let rules = check_response(&resp, assertion.as_ref(), &ctx)
             .into_iter()
