@@ -704,12 +704,13 @@ impl Receiver<'_> {
             .iter()
             .flatten()
             .map(|x| {
+                // Latin-script values first: a name's first value is the one every relying
+                // party can show (its non-Latin original, when sent, follows).
+                let mut values: Vec<_> = x.values.iter().collect();
+                values.sort_by_key(|v| v.latin_script == Some(false));
                 (
                     x.name.clone(),
-                    x.values
-                        .iter()
-                        .map(|v| v.value.trim().to_string())
-                        .collect(),
+                    values.iter().map(|v| v.value.trim().to_string()).collect(),
                 )
             })
             .collect();

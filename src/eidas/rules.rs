@@ -106,7 +106,7 @@ rules! {
     CnAssertAttributeStatement => "CN-ASSERT-ATTRIBUTE-STATEMENT", "§7 H.122; MF 2.4.2", NONE, "exactly one AttributeStatement";
     CnAssertLoa => "CN-ASSERT-LOA", "§7 H.129; MF 2.4.2", NONE, "the LoA satisfies the request and is published by the Proxy-Service";
     CnAssertRequiredAttributes => "CN-ASSERT-REQUIRED-ATTRIBUTES", "§7 H.132; MF 2.3", NONE, "every required attribute is present";
-    CnAssertAttributeFormat => "CN-ASSERT-ATTRIBUTE-FORMAT", "§7 F.99; AP 2.1", NONE, "attributes use NameFormat uri";
+    CnAssertAttributeFormat => "CN-ASSERT-ATTRIBUTE-FORMAT", "§7 F.99; AP 2.1", NONE, "attributes use NameFormat uri, values their attribute's format and the LatinScript rules";
     CnAssertPersonIdentifier => "CN-ASSERT-PERSON-IDENTIFIER", "§7 H.130; AP 2.2", NONE, "PersonIdentifier CC/CC/id with the citizen country first and ours second";
 }
 
@@ -722,6 +722,34 @@ fn check_assertion(out: &mut Out, a: &Assertion, ctx: &CnResponseContext<'_>) {
                 Rule::CnAssertAttributeFormat,
                 format!("{}: NameFormat {:?}", at.name, at.name_format),
             );
+        }
+        // Each value in its attribute's format (trimmed: some nodes pad values), and the
+        // LatinScript rules. The errors never carry the value.
+        if let Some(def) = super::attributes::by_name(&at.name) {
+            for v in &at.values {
+                if let Err(e) =
+                    def.check_value(v.value.trim(), &[], super::attributes::Strictness::Lenient)
+                {
+                    out.fail(
+                        Rule::CnAssertAttributeFormat,
+                        format!("{}: {e}", def.friendly_name),
+                    );
+                }
+            }
+            let values: Vec<super::attributes::AttributeValue> = at
+                .values
+                .iter()
+                .map(|v| match v.latin_script {
+                    Some(false) => super::attributes::AttributeValue::non_latin(v.value.trim()),
+                    _ => super::attributes::AttributeValue::latin(v.value.trim()),
+                })
+                .collect();
+            if let Err(e) = def.check_transliteration(&values) {
+                out.fail(
+                    Rule::CnAssertAttributeFormat,
+                    format!("{}: {e}", def.friendly_name),
+                );
+            }
         }
     }
     for req in ctx.required_attributes {

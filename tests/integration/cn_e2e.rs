@@ -974,6 +974,30 @@ async fn each_connector_rule_on_the_assertion_refuses_the_login() {
             person_identifier("XE/DK/XE-1001"),
         ),
         (
+            "CN-ASSERT-ATTRIBUTE-FORMAT",
+            Level::Substantial,
+            Box::new(|a| {
+                for at in a.attribute_statements.iter_mut().flatten() {
+                    if at.name.ends_with("/DateOfBirth") {
+                        at.values[0].value = "12.04.1990".into();
+                    }
+                }
+            }),
+        ),
+        (
+            "CN-ASSERT-ATTRIBUTE-FORMAT",
+            Level::Substantial,
+            Box::new(|a| {
+                // A non-Latin name without its Latin transliteration.
+                for at in a.attribute_statements.iter_mut().flatten() {
+                    if at.name.ends_with("/CurrentGivenName") {
+                        at.values[0].value = "Χαβιέρ".into();
+                        at.values[0].latin_script = Some(false);
+                    }
+                }
+            }),
+        ),
+        (
             "CN-ASSERT-BASICS",
             Level::Substantial,
             Box::new(|a| a.version = Some("1.1".into())),
@@ -1505,4 +1529,31 @@ async fn the_country_page_speaks_the_relying_partys_ui_locales() {
             .unwrap();
         assert!(page.contains(title), "{locale}: {page}");
     }
+}
+
+#[tokio::test]
+async fn a_name_in_another_script_reaches_the_relying_party_in_latin_script_first() {
+    let c = cn_setup(CnOptions::default()).await;
+    let (req, st) = request_at_xe(&c, Level::Substantial).await;
+    let (xml, _) =
+        c.xe.answer(&req, &demo_persons()[0], Level::Substantial, |a| {
+            for at in a.attribute_statements.iter_mut().flatten() {
+                if at.name.ends_with("/CurrentGivenName") {
+                    let latin = at.values[0].clone();
+                    let mut greek = latin.clone();
+                    greek.value = "Χαβιέρ".into();
+                    greek.latin_script = Some(false);
+                    // The original first, its transliteration second, as Greece sends them.
+                    at.values = vec![greek, latin];
+                }
+            }
+        })
+        .unwrap();
+    let cb = callback_of(&post_acs(&c, &xml).await);
+    let who =
+        c.rp.finish(&st.pending, &cb, &Rac::minimum(Level::Substantial))
+            .await
+            .unwrap();
+    assert_eq!(who.claims["eidas_firstname"], "Javier");
+    assert_eq!(who.claims["given_name"], "Javier");
 }
