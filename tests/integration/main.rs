@@ -9,6 +9,7 @@ mod config_metadata;
 mod encryption;
 mod folkeregisteret;
 mod interop;
+mod matching;
 mod metadata_fetch;
 mod oidc;
 mod oidc_provider;
