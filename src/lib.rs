@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod conformance;
 pub mod connector;
 pub mod crypto;
 pub mod demo_country;

@@ -45,6 +45,53 @@ enum Command {
     /// SAML messages: an auditor's view.
     #[command(subcommand)]
     Saml(SamlCommand),
+    /// Audit a node against the eIDAS conformance catalogue (conformance/checks.toml).
+    #[command(subcommand)]
+    Conformance(ConformanceCommand),
+}
+
+#[derive(Subcommand)]
+enum ConformanceCommand {
+    /// Audit a Proxy-Service, acting as a test Connector.
+    Ps(ConformanceArgs),
+}
+
+#[derive(Args)]
+struct ConformanceArgs {
+    /// The target's metadata URL (its entityID).
+    #[arg(long)]
+    metadata: String,
+    /// PEM file(s) with the certificates that may sign the target's metadata.
+    #[arg(long = "trust-anchor")]
+    trust_anchors: Vec<PathBuf>,
+    /// PEM file(s) with TLS roots to trust for the target instead of the platform's.
+    #[arg(long = "tls-root")]
+    tls_roots: Vec<PathBuf>,
+    /// Allow plain http:// to a loopback target (a demo on this machine).
+    #[arg(long)]
+    allow_loopback_http: bool,
+    /// Where the test Connector listens (its metadata is served from here).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// The test Connector's public base URL, if not http://<listen>.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// The test Connector's keys: <dir>/signing and <dir>/encryption (made on first use).
+    #[arg(long, default_value = "eidas-conformance-keys")]
+    keys: PathBuf,
+    /// The test Connector's country (second part of the PersonIdentifiers it receives).
+    #[arg(long, default_value = "XC")]
+    country: String,
+    /// Where the reports go: report.json, report.junit.xml, report.html.
+    #[arg(long, default_value = "eidas-conformance-report")]
+    out: PathBuf,
+    /// Do not drive the target's scripted test login (the positive flow is then skipped).
+    #[arg(long)]
+    no_login: bool,
+    /// Only make the keys, print the test Connector's URL and certificate, and serve its
+    /// metadata until Ctrl-C (so the target's operator can trust it before the audit).
+    #[arg(long)]
+    prepare: bool,
 }
 
 #[derive(Subcommand)]
@@ -262,6 +309,7 @@ fn main() -> ExitCode {
         Command::Metadata(MetadataCommand::Verify(a)) => metadata_verify(a),
         Command::Metadata(MetadataCommand::Show(a)) => metadata_show(a),
         Command::Saml(SamlCommand::Check(a)) => saml_check(a),
+        Command::Conformance(ConformanceCommand::Ps(a)) => conformance_ps(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -906,5 +954,124 @@ fn saml_check(a: SamlCheckArgs) -> Result<()> {
     if report.has_must() {
         return Err(refused(format!("{} finding(s)", report.findings.len())));
     }
+    Ok(())
+}
+
+/// A key pair in `dir` (key.pem, cert.pem), made when missing.
+fn conformance_key(
+    dir: &Path,
+    cn: &str,
+    country: &str,
+) -> Result<(PrivateKey, eidas_node::crypto::Certificate)> {
+    if !dir.join("key.pem").exists() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64;
+        let g =
+            generate(KeyKind::EcP256, cn, country, now - 60, 365).map_err(|e| anyhow!("{e}"))?;
+        std::fs::create_dir_all(dir)?;
+        write_new(&dir.join("key.pem"), g.key.pkcs8_pem().as_bytes(), 0o600)?;
+        write_new(&dir.join("cert.pem"), g.cert.to_pem().as_bytes(), 0o644)?;
+    }
+    let key = PrivateKey::load(&read(&dir.join("key.pem"))?).map_err(|e| anyhow!("{e}"))?;
+    let cert = eidas_node::crypto::Certificate::load(&read(&dir.join("cert.pem"))?)
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok((key, cert))
+}
+
+fn conformance_ps(a: ConformanceArgs) -> Result<()> {
+    use std::sync::Arc;
+    let load = |paths: &[PathBuf]| -> Result<Vec<eidas_node::crypto::Certificate>> {
+        let mut out = Vec::new();
+        for p in paths {
+            out.extend(
+                eidas_node::crypto::Certificate::load_all(&read(p)?)
+                    .map_err(|e| anyhow!("{}: {e}", p.display()))?,
+            );
+        }
+        Ok(out)
+    };
+    let trust_anchors = load(&a.trust_anchors)?;
+    let tls_roots = load(&a.tls_roots)?;
+    let signing = conformance_key(
+        &a.keys.join("signing"),
+        "eidas conformance test Connector",
+        &a.country,
+    )?;
+    let encryption = conformance_key(
+        &a.keys.join("encryption"),
+        "eidas conformance test Connector encryption",
+        &a.country,
+    )?;
+    let listener = std::net::TcpListener::bind(&a.listen)
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    listener.set_nonblocking(true)?;
+    let base = a.public_url.clone().unwrap_or_else(|| {
+        format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .map(|x| x.to_string())
+                .unwrap_or_default()
+        )
+    });
+    let tc = Arc::new(
+        eidas_node::conformance::ps::TestConnector::new(&base, &a.country, signing, encryption)
+            .map_err(|e| anyhow!("{e}"))?,
+    );
+    println!(
+        "test Connector metadata: {}\ntest Connector signing certificate: {}",
+        tc.metadata_url(),
+        a.keys.join("signing/cert.pem").display()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let app = eidas_node::conformance::ps::router(tc.clone());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        if a.prepare {
+            println!("serving the test Connector's metadata until Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+            server.abort();
+            return Ok(());
+        }
+        let audit = eidas_node::conformance::ps::PsAudit {
+            metadata_url: a.metadata.clone(),
+            trust_anchors,
+            tls_roots,
+            allow_loopback_http: a.allow_loopback_http,
+            connector: tc,
+            login: !a.no_login,
+        };
+        let total = eidas_node::conformance::catalogue()
+            .iter()
+            .filter(|c| c.role != "connector")
+            .count();
+        let mut term = eidas_node::conformance::Terminal::new(
+            total,
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        );
+        term.step("starting");
+        let report = audit.run(&mut |r| term.finish(r)).await;
+        server.abort();
+        std::fs::create_dir_all(&a.out)?;
+        std::fs::write(a.out.join("report.json"), report.to_json())?;
+        std::fs::write(a.out.join("report.junit.xml"), report.to_junit())?;
+        std::fs::write(a.out.join("report.html"), report.to_html())?;
+        let fails = report.count(eidas_node::conformance::Outcome::Fail);
+        println!(
+            "{} passed, {} failed, {} skipped; reports in {}",
+            report.count(eidas_node::conformance::Outcome::Pass),
+            fails,
+            report.count(eidas_node::conformance::Outcome::Skip),
+            a.out.display()
+        );
+        if fails > 0 {
+            return Err(refused(format!("{fails} checks failed")));
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
     Ok(())
 }

@@ -6,6 +6,7 @@ mod cli;
 mod cn_e2e;
 mod common;
 mod config_metadata;
+mod conformance;
 mod encryption;
 mod folkeregisteret;
 mod interop;

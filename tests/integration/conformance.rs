@@ -1,0 +1,521 @@
+//! The conformance suite against real targets: our own node (over HTTPS, with the test
+//! ID-porten as its scripted login) passes every automated Proxy-Service check; a deliberately
+//! non-conforming Proxy-Service built from the project's layers fails the checks it breaks.
+
+use crate::common::p256;
+use eidas_node::clock::SystemClock;
+use eidas_node::crypto::generate::{KeyKind, generate};
+use eidas_node::crypto::{Certificate, SoftwareSigner};
+use eidas_node::test_idporten::{TestClient, TestClientAuth, TestIdPorten, TestPerson};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+fn write_key(dir: &Path, cn: &str) {
+    let g = generate(
+        KeyKind::EcP256,
+        cn,
+        "XC",
+        time::OffsetDateTime::now_utc().unix_timestamp() - 60,
+        30,
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("key.pem"), g.key.pkcs8_pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), g.cert.to_pem()).unwrap();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A TLS server for `app` on localhost; returns its base URL and the root to trust.
+async fn https(app: axum::Router) -> (String, Certificate) {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let root = Certificate::from_der(cert.der()).unwrap();
+    let config = axum_server::tls_rustls::RustlsConfig::from_der(
+        vec![cert.der().to_vec()],
+        key.serialize_der(),
+    )
+    .await
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, config)
+            .unwrap()
+            .serve(app.into_make_service())
+            .await
+            .unwrap();
+    });
+    (format!("https://localhost:{port}"), root)
+}
+
+/// Our node as a Proxy-Service on https://localhost:<port>, trusting the runner's test
+/// Connector at `runner`, with the test ID-porten (http, loopback) as its login.
+async fn our_node(dir: &Path, runner: &str) -> (String, std::path::PathBuf) {
+    let node_port = free_port();
+    let public = format!("https://localhost:{node_port}");
+    for sub in ["signing", "encryption"] {
+        std::fs::create_dir_all(dir.join("node").join(sub)).unwrap();
+        std::fs::copy(
+            &p256().files.key_pem,
+            dir.join("node").join(sub).join("key.pem"),
+        )
+        .unwrap();
+        std::fs::copy(
+            &p256().files.cert_pem,
+            dir.join("node").join(sub).join("cert.pem"),
+        )
+        .unwrap();
+    }
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/register/testdata/synthetic-register.toml"),
+        dir.join("node/register.toml"),
+    )
+    .unwrap();
+    let idp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let idp_issuer = format!("http://{}", idp_listener.local_addr().unwrap());
+    let client = generate(KeyKind::EcP256, "node", "NO", 0, 3650).unwrap();
+    std::fs::write(dir.join("node/idporten-client.pem"), client.key.pkcs8_pem()).unwrap();
+    let spki = eidas_node::crypto::pem::encode("PUBLIC KEY", client.key.public_key().spki_der());
+    let idp = TestIdPorten::new(
+        &idp_issuer,
+        vec![TestClient {
+            client_id: "eidas-node".into(),
+            redirect_uris: vec![format!("{public}/ps/callback")],
+            auth: TestClientAuth::PrivateKeyJwt(
+                jsonwebtoken::DecodingKey::from_ec_pem(spki.as_bytes()).unwrap(),
+            ),
+        }],
+        vec![TestPerson {
+            pid: "15838512329".into(),
+            label: "Vakker Rask Blomst".into(),
+        }],
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let idp_app = eidas_node::test_idporten::router(Arc::new(idp));
+    tokio::spawn(async move { axum::serve(idp_listener, idp_app).await });
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/eidas-node.example.toml"),
+    )
+    .unwrap()
+    .replace("https://eidas.example.no", &public)
+    .replace(
+        "[proxy_service]\n",
+        "[proxy_service]\naccept_synthetic_numbers = true\n",
+    );
+    let config = format!(
+        "{example}\n[metadata_fetch]\nallow_loopback_http = true\n\n\
+[idporten]\nissuer = \"{idp_issuer}\"\nclient_id = \"eidas-node\"\nclient_key = \"idporten-client.pem\"\nallow_loopback_http = true\n\n\
+[register]\nkind = \"synthetic\"\npath = \"register.toml\"\n\n\
+[[peer]]\ncountry = \"XC\"\nrole = \"connector\"\nmetadata_url = \"{runner}/metadata\"\ntrust_anchors = [\"../runner/signing/cert.pem\"]\n"
+    );
+    let config = config
+        .replace("keys/signing/", "signing/")
+        .replace("keys/encryption/", "encryption/");
+    std::fs::write(dir.join("node/eidas-node.toml"), config).unwrap();
+    let config =
+        eidas_node::config::Config::load(&dir.join("node/eidas-node.toml")).expect("config");
+    let (key, cert) = config.signing_key().unwrap();
+    let signer = SoftwareSigner::new(key, None, Some(cert)).unwrap();
+    let state =
+        eidas_node::web::AppState::new(Arc::new(config), Arc::new(signer), Arc::new(SystemClock))
+            .unwrap()
+            .with_runtime()
+            .unwrap();
+    let app = eidas_node::web::router(Arc::new(state));
+    // Served on the port named in the configuration.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let tls = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(
+        dir.join("tls-root.pem"),
+        Certificate::from_der(tls.der()).unwrap().to_pem(),
+    )
+    .unwrap();
+    let rc = axum_server::tls_rustls::RustlsConfig::from_der(
+        vec![tls.der().to_vec()],
+        key.serialize_der(),
+    )
+    .await
+    .unwrap();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", node_port)).unwrap();
+    tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, rc)
+            .unwrap()
+            .serve(app.into_make_service())
+            .await
+            .unwrap();
+    });
+    (public, dir.join("tls-root.pem"))
+}
+
+fn run_suite(
+    dir: &Path,
+    metadata: &str,
+    anchor: &Path,
+    tls_root: &Path,
+    runner_port: u16,
+) -> (std::process::Output, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_eidas-node"))
+        .args([
+            "conformance",
+            "ps",
+            "--metadata",
+            metadata,
+            "--trust-anchor",
+        ])
+        .arg(anchor)
+        .arg("--tls-root")
+        .arg(tls_root)
+        .args([
+            "--allow-loopback-http",
+            "--listen",
+            &format!("127.0.0.1:{runner_port}"),
+            "--keys",
+        ])
+        .arg(dir.join("runner"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let report = std::fs::read_to_string(dir.join("out/report.json")).unwrap_or_else(|_| {
+        panic!(
+            "no report: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, serde_json::from_str(&report).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_node_passes_every_automated_proxy_service_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    write_key(&d.join("runner/signing"), "runner");
+    write_key(&d.join("runner/encryption"), "runner encryption");
+    let runner_port = free_port();
+    let runner = format!("http://127.0.0.1:{runner_port}");
+    let (public, tls_root) = our_node(&d, &runner).await;
+    let anchor = d.join("node/signing/cert.pem");
+    let metadata = format!("{public}/ps/metadata");
+    let (out, report) = tokio::task::spawn_blocking(move || {
+        run_suite(&d, &metadata, &anchor, &tls_root, runner_port)
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let results = report["results"].as_array().unwrap();
+    let catalogue = eidas_node::conformance::catalogue();
+    let mut passed = 0;
+    for c in catalogue
+        .iter()
+        .filter(|c| c.run == "auto" && c.role != "connector")
+    {
+        let r = results
+            .iter()
+            .find(|r| r["id"] == c.id.as_str())
+            .unwrap_or_else(|| panic!("{} not reported", c.id));
+        assert_eq!(r["outcome"], "pass", "{}: {}\n{stdout}", c.id, r["reason"]);
+        passed += 1;
+    }
+    assert!(passed >= 75, "{passed} automated checks");
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // Every check of the role is in the report; the manual ones as skips with instructions.
+    assert_eq!(
+        results.len(),
+        catalogue.iter().filter(|c| c.role != "connector").count()
+    );
+    for r in results.iter().filter(|r| r["outcome"] == "skip") {
+        assert!(r["reason"].as_str().unwrap().starts_with("manual: "), "{r}");
+    }
+    // The terminal lines, and the JUnit and HTML forms.
+    assert!(stdout.contains("pass E039 "), "{stdout}");
+    let junit = std::fs::read_to_string(dir.path().join("out/report.junit.xml")).unwrap();
+    assert!(junit.contains("failures=\"0\""), "{junit}");
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(html.contains("eIDAS conformance report") && html.contains("E053"));
+}
+
+/// What a deliberately non-conforming Proxy-Service gets wrong.
+#[derive(Clone, Copy)]
+enum Breaks {
+    /// A request with ForceAuthn false is let through.
+    ForceAuthn,
+    /// An unsigned request is let through.
+    Unsigned,
+    /// No replay cache: every request gets a fresh store.
+    Replay,
+    /// Its metadata is past validUntil.
+    ExpiredMetadata,
+}
+
+/// A Proxy-Service built from our own layers (`proxy_service::receive` does the checking) that
+/// breaks one rule. It sends accepted requests on to a login that needs a person.
+async fn sloppy_ps(
+    dir: &Path,
+    runner: &str,
+    breaks: Breaks,
+) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    use eidas_node::metadata::fetch::{FetchPolicy, MetadataService, Peer};
+    use eidas_node::metadata::ours::{ContactPerson, Organization, OurMetadata, Role};
+    use eidas_node::proxy_service::{Incoming, PsSettings, Refusal, receive};
+    use eidas_node::store::{MemoryStore, Store};
+    let g = generate(
+        KeyKind::EcP256,
+        "sloppy",
+        "XS",
+        time::OffsetDateTime::now_utc().unix_timestamp() - 7200,
+        30,
+    )
+    .unwrap();
+    std::fs::write(dir.join("sloppy-anchor.pem"), g.cert.to_pem()).unwrap();
+    let runner_cert =
+        Certificate::load(&std::fs::read(dir.join("runner/signing/cert.pem")).unwrap()).unwrap();
+    let base = Arc::new(std::sync::OnceLock::<String>::new());
+    let signer = Arc::new(SoftwareSigner::new(g.key, None, Some(g.cert.clone())).unwrap());
+    let clock: Arc<dyn eidas_node::clock::Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(clock.clone()));
+    let peers = Arc::new(
+        MetadataService::new(
+            vec![Peer {
+                url: format!("{runner}/metadata"),
+                trust_anchors: vec![runner_cert],
+            }],
+            store.clone(),
+            clock.clone(),
+            FetchPolicy {
+                allow_loopback_http: true,
+                ..FetchPolicy::default()
+            },
+            &[],
+        )
+        .unwrap(),
+    );
+    let (b1, b2) = (base.clone(), base.clone());
+    let cert = g.cert.clone();
+    let runner_md = format!("{runner}/metadata");
+    // The checking, as the real Proxy-Service does it, less what this node breaks.
+    let sso = {
+        let (b, peers, runner_md, shared_store) =
+            (b2.clone(), peers.clone(), runner_md.clone(), store.clone());
+        Arc::new(move |incoming: Incoming| {
+            let (b, peers, runner_md, shared_store) = (
+                b.clone(),
+                peers.clone(),
+                runner_md.clone(),
+                shared_store.clone(),
+            );
+            Box::pin(async move {
+                let base = b.get().cloned().unwrap_or_default();
+                let settings = PsSettings {
+                    our_sso_url: format!("{base}/sso"),
+                    published_loas: vec![
+                        "http://eidas.europa.eu/LoA/substantial".into(),
+                        "http://eidas.europa.eu/LoA/high".into(),
+                    ],
+                    supported_attributes: eidas_node::eidas::attributes::mds(
+                        eidas_node::eidas::attributes::PersonType::NaturalPerson,
+                    )
+                    .map(|a| a.name.to_string())
+                    .collect(),
+                    requester_id_demanded: false,
+                    skew: time::Duration::seconds(60),
+                    max_age: time::Duration::minutes(5),
+                };
+                let fresh: Arc<dyn Store> = Arc::new(MemoryStore::new(Arc::new(SystemClock)));
+                let store = if matches!(breaks, Breaks::Replay) {
+                    fresh
+                } else {
+                    shared_store
+                };
+                let r = receive(
+                    incoming,
+                    &peers,
+                    &[runner_md],
+                    store.as_ref(),
+                    time::OffsetDateTime::now_utc(),
+                    &settings,
+                )
+                .await;
+                let let_through = match &r {
+                    Ok(_) => true,
+                    Err(Refusal::Saml(s)) => {
+                        matches!(breaks, Breaks::ForceAuthn) && s.rule == "PS-REQ-FORCEAUTHN"
+                    }
+                    Err(Refusal::Local { rule, .. }) => {
+                        matches!(breaks, Breaks::Unsigned) && *rule == "DSIG-SIGNED"
+                    }
+                };
+                if let_through {
+                    (
+                        axum::http::StatusCode::SEE_OTHER,
+                        [(axum::http::header::LOCATION, format!("{base}/login"))],
+                    )
+                        .into_response()
+                } else {
+                    (axum::http::StatusCode::BAD_REQUEST, "refused").into_response()
+                }
+            })
+                as std::pin::Pin<
+                    Box<dyn std::future::Future<Output = axum::response::Response> + Send>,
+                >
+        })
+    };
+    let app = axum::Router::new()
+        .route(
+            "/metadata",
+            axum::routing::get(move || {
+                let (b, signer, cert) = (b1.clone(), signer.clone(), cert.clone());
+                async move {
+                    let base = b.get().cloned().unwrap_or_default();
+                    let md = OurMetadata {
+                        role: Role::ProxyService,
+                        entity_id: format!("{base}/metadata"),
+                        node_country: "XS".into(),
+                        endpoint: format!("{base}/sso"),
+                        signing_certificates: vec![cert],
+                        encryption_certificates: vec![],
+                        loas: vec![
+                            "http://eidas.europa.eu/LoA/substantial".into(),
+                            "http://eidas.europa.eu/LoA/high".into(),
+                        ],
+                        attributes: eidas_node::eidas::attributes::mds(
+                            eidas_node::eidas::attributes::PersonType::NaturalPerson,
+                        )
+                        .map(|a| a.name.to_string())
+                        .collect(),
+                        sp_type: None,
+                        requester_id_demanded: false,
+                        protocol_versions: vec!["1.4".into()],
+                        application_identifier: "sloppy".into(),
+                        organization: Organization {
+                            name: "s".into(),
+                            display_name: "s".into(),
+                            url: base.clone(),
+                        },
+                        contacts: ["support", "technical"]
+                            .iter()
+                            .map(|t| ContactPerson {
+                                contact_type: t.to_string(),
+                                company: "s".into(),
+                                given_name: None,
+                                surname: None,
+                                email: "s@example.invalid".into(),
+                                phone: None,
+                            })
+                            .collect(),
+                        valid_for: time::Duration::hours(24),
+                    };
+                    let now = time::OffsetDateTime::now_utc();
+                    let at = if matches!(breaks, Breaks::ExpiredMetadata) {
+                        now - time::Duration::hours(25)
+                    } else {
+                        now
+                    };
+                    md.to_signed_xml(at, signer.as_ref()).unwrap()
+                }
+            }),
+        )
+        .route(
+            "/sso",
+            axum::routing::post({
+                let sso = sso.clone();
+                move |axum::extract::Form(f): axum::extract::Form<
+                    std::collections::HashMap<String, String>,
+                >| {
+                    let sso = sso.clone();
+                    async move {
+                        sso(Incoming::Post {
+                            saml_request: f.get("SAMLRequest").cloned().unwrap_or_default(),
+                            relay_state: f.get("RelayState").cloned(),
+                        })
+                        .await
+                    }
+                }
+            })
+            .get({
+                let sso = sso.clone();
+                move |axum::extract::RawQuery(q): axum::extract::RawQuery| {
+                    let sso = sso.clone();
+                    async move {
+                        sso(Incoming::Redirect {
+                            query: q.unwrap_or_default(),
+                        })
+                        .await
+                    }
+                }
+            }),
+        )
+        .route(
+            "/login",
+            axum::routing::get(|| async { "a real person logs in here" }),
+        );
+    let (url, root) = https(app).await;
+    base.set(url.clone()).unwrap();
+    std::fs::write(dir.join("sloppy-tls.pem"), root.to_pem()).unwrap();
+    (
+        format!("{url}/metadata"),
+        dir.join("sloppy-anchor.pem"),
+        dir.join("sloppy-tls.pem"),
+    )
+}
+
+use axum::response::IntoResponse;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_check_fails_against_a_node_that_breaks_it() {
+    for (breaks, must_fail) in [
+        (Breaks::ForceAuthn, &["E053"][..]),
+        // A Redirect request with no query signature is unsigned too.
+        (Breaks::Unsigned, &["E039", "E046"][..]),
+        (Breaks::Replay, &["E050", "E083"][..]),
+        (Breaks::ExpiredMetadata, &["A006"][..]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_path_buf();
+        write_key(&d.join("runner/signing"), "runner");
+        write_key(&d.join("runner/encryption"), "runner encryption");
+        let runner_port = free_port();
+        let runner = format!("http://127.0.0.1:{runner_port}");
+        let (metadata, anchor, tls) = sloppy_ps(&d, &runner, breaks).await;
+        let (out, report) = tokio::task::spawn_blocking(move || {
+            run_suite(&d, &metadata, &anchor, &tls, runner_port)
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.status.code(), Some(1), "fails make exit code 1");
+        let results = report["results"].as_array().unwrap();
+        let failed: Vec<&str> = results
+            .iter()
+            .filter(|r| r["outcome"] == "fail")
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            failed,
+            must_fail,
+            "{:?}",
+            report["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["outcome"] == "fail")
+                .collect::<Vec<_>>()
+        );
+    }
+}
