@@ -1005,7 +1005,7 @@ impl PsAudit {
             started,
             catalogue,
             done,
-            "not automated: see the catalogue's instructions",
+            "not reached: the positive flow (D031) did not end in a Response",
         )
     }
 
