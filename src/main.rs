@@ -54,6 +54,27 @@ enum Command {
 enum ConformanceCommand {
     /// Audit a Proxy-Service, acting as a test Connector.
     Ps(ConformanceArgs),
+    /// Audit a Connector: its metadata; the request and Response checks are listed as manual.
+    Connector(ConnectorConformanceArgs),
+}
+
+#[derive(Args)]
+struct ConnectorConformanceArgs {
+    /// The target's metadata URL (its entityID).
+    #[arg(long)]
+    metadata: String,
+    /// PEM file(s) with the certificates that may sign the target's metadata.
+    #[arg(long = "trust-anchor")]
+    trust_anchors: Vec<PathBuf>,
+    /// PEM file(s) with TLS roots to trust for the target instead of the platform's.
+    #[arg(long = "tls-root")]
+    tls_roots: Vec<PathBuf>,
+    /// Allow plain http:// to a loopback target.
+    #[arg(long)]
+    allow_loopback_http: bool,
+    /// Where the reports go: report.json, report.junit.xml, report.html.
+    #[arg(long, default_value = "eidas-conformance-report")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -310,6 +331,7 @@ fn main() -> ExitCode {
         Command::Metadata(MetadataCommand::Show(a)) => metadata_show(a),
         Command::Saml(SamlCommand::Check(a)) => saml_check(a),
         Command::Conformance(ConformanceCommand::Ps(a)) => conformance_ps(a),
+        Command::Conformance(ConformanceCommand::Connector(a)) => conformance_connector(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -981,18 +1003,8 @@ fn conformance_key(
 
 fn conformance_ps(a: ConformanceArgs) -> Result<()> {
     use std::sync::Arc;
-    let load = |paths: &[PathBuf]| -> Result<Vec<eidas_node::crypto::Certificate>> {
-        let mut out = Vec::new();
-        for p in paths {
-            out.extend(
-                eidas_node::crypto::Certificate::load_all(&read(p)?)
-                    .map_err(|e| anyhow!("{}: {e}", p.display()))?,
-            );
-        }
-        Ok(out)
-    };
-    let trust_anchors = load(&a.trust_anchors)?;
-    let tls_roots = load(&a.tls_roots)?;
+    let trust_anchors = load_certs(&a.trust_anchors)?;
+    let tls_roots = load_certs(&a.tls_roots)?;
     let signing = conformance_key(
         &a.keys.join("signing"),
         "eidas conformance test Connector",
@@ -1056,22 +1068,61 @@ fn conformance_ps(a: ConformanceArgs) -> Result<()> {
         term.step("starting");
         let report = audit.run(&mut |r| term.finish(r)).await;
         server.abort();
-        std::fs::create_dir_all(&a.out)?;
-        std::fs::write(a.out.join("report.json"), report.to_json())?;
-        std::fs::write(a.out.join("report.junit.xml"), report.to_junit())?;
-        std::fs::write(a.out.join("report.html"), report.to_html())?;
-        let fails = report.count(eidas_node::conformance::Outcome::Fail);
-        println!(
-            "{} passed, {} failed, {} skipped; reports in {}",
-            report.count(eidas_node::conformance::Outcome::Pass),
-            fails,
-            report.count(eidas_node::conformance::Outcome::Skip),
-            a.out.display()
-        );
-        if fails > 0 {
-            return Err(refused(format!("{fails} checks failed")));
-        }
-        Ok::<(), anyhow::Error>(())
+        write_reports(&report, &a.out)
     })?;
     Ok(())
+}
+
+fn load_certs(paths: &[PathBuf]) -> Result<Vec<eidas_node::crypto::Certificate>> {
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(
+            eidas_node::crypto::Certificate::load_all(&read(p)?)
+                .map_err(|e| anyhow!("{}: {e}", p.display()))?,
+        );
+    }
+    Ok(out)
+}
+
+/// The three report files, a summary line, and a refusal (exit 1) when a check failed.
+fn write_reports(report: &eidas_node::conformance::Report, out: &Path) -> Result<()> {
+    use eidas_node::conformance::Outcome;
+    std::fs::create_dir_all(out)?;
+    std::fs::write(out.join("report.json"), report.to_json())?;
+    std::fs::write(out.join("report.junit.xml"), report.to_junit())?;
+    std::fs::write(out.join("report.html"), report.to_html())?;
+    let fails = report.count(Outcome::Fail);
+    println!(
+        "{} passed, {} failed, {} skipped; reports in {}",
+        report.count(Outcome::Pass),
+        fails,
+        report.count(Outcome::Skip),
+        out.display()
+    );
+    if fails > 0 {
+        return Err(refused(format!("{fails} checks failed")));
+    }
+    Ok(())
+}
+
+fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
+    let audit = eidas_node::conformance::connector::ConnectorAudit {
+        metadata_url: a.metadata.clone(),
+        trust_anchors: load_certs(&a.trust_anchors)?,
+        tls_roots: load_certs(&a.tls_roots)?,
+        allow_loopback_http: a.allow_loopback_http,
+    };
+    let total = eidas_node::conformance::catalogue()
+        .iter()
+        .filter(|c| c.role != "ps")
+        .count();
+    let mut term = eidas_node::conformance::Terminal::new(
+        total,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(audit.run(&mut |r| term.finish(r)));
+    write_reports(&report, &a.out)
 }

@@ -4,6 +4,7 @@
 //! one self-contained HTML page an auditor can hand over, and a live view in the terminal.
 //! The runners are `ps` (a Proxy-Service audited by a test Connector).
 
+pub mod connector;
 pub mod ps;
 
 use crate::xml::write::{attr, text};

@@ -383,6 +383,73 @@ fn metadata_findings_by_check() -> HashMap<String, Vec<String>> {
     map
 }
 
+/// The §7 A checks and those of `section` (B: a Proxy-Service, C: a Connector) that a
+/// metadata document answers: each passes when the metadata checker has no must finding of the
+/// rules whose clause names it (conformance/rules.toml).
+pub(crate) fn metadata_results(
+    catalogue: &[Check],
+    url: &str,
+    bytes: &[u8],
+    anchors: &[Certificate],
+    section: char,
+) -> (Vec<CheckResult>, mdcheck::Report) {
+    let mut out = Vec::new();
+    let md_text = String::from_utf8_lossy(bytes).into_owned();
+    let report = mdcheck::check(
+        bytes,
+        &mdcheck::CheckOptions {
+            trust_anchors: anchors.to_vec(),
+            at: None,
+            fetched_from: Some(url.to_string()),
+        },
+    );
+    let map = metadata_findings_by_check();
+    for c in catalogue
+        .iter()
+        .filter(|c| c.id.starts_with('A') || c.id.starts_with(section))
+    {
+        if c.id == "A001" {
+            let https = url.starts_with("https://");
+            out.push(result(
+                c,
+                if https { Outcome::Pass } else { Outcome::Fail },
+                if https {
+                    "fetched over HTTPS"
+                } else {
+                    "the metadata URL is not HTTPS"
+                },
+                vec![Evidence::new(format!("GET {url}"), "")],
+            ));
+            continue;
+        }
+        let Some(ids) = map.get(&c.id) else {
+            continue;
+        };
+        let hits: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| ids.iter().any(|i| i == f.id) && f.severity == mdcheck::Severity::Must)
+            .map(|f| format!("{} [{}] {}", f.id, f.severity.as_str(), f.message))
+            .collect();
+        out.push(if hits.is_empty() {
+            result(
+                c,
+                Outcome::Pass,
+                format!("no finding of {}", ids.join(", ")),
+                vec![],
+            )
+        } else {
+            result(
+                c,
+                Outcome::Fail,
+                hits.join("; "),
+                vec![Evidence::new(format!("GET {url}"), &md_text)],
+            )
+        });
+    }
+    (out, report)
+}
+
 /// How a negative request is made.
 enum Make {
     /// Our request, changed, signed by our key (POST).
@@ -680,66 +747,14 @@ impl PsAudit {
                 "the target's metadata could not be fetched",
             );
         };
-        let md_text = String::from_utf8_lossy(&md_bytes).into_owned();
-        let report = mdcheck::check(
+        let (results, report) = metadata_results(
+            &catalogue,
+            &self.metadata_url,
             &md_bytes,
-            &mdcheck::CheckOptions {
-                trust_anchors: self.trust_anchors.clone(),
-                at: None,
-                fetched_from: Some(self.metadata_url.clone()),
-            },
+            &self.trust_anchors,
+            'B',
         );
-        let map = metadata_findings_by_check();
-        if let Some(c) = by_id("A001") {
-            let https = self.metadata_url.starts_with("https://");
-            record(
-                result(
-                    &c,
-                    if https { Outcome::Pass } else { Outcome::Fail },
-                    if https {
-                        "fetched over HTTPS"
-                    } else {
-                        "the metadata URL is not HTTPS"
-                    },
-                    vec![Evidence::new(format!("GET {}", self.metadata_url), "")],
-                ),
-                &mut done,
-            );
-        }
-        for c in catalogue
-            .iter()
-            .filter(|c| c.id.starts_with('A') || c.id.starts_with('B'))
-        {
-            if c.id == "A001" {
-                continue;
-            }
-            let Some(ids) = map.get(&c.id) else {
-                continue;
-            };
-            let hits: Vec<String> = report
-                .findings
-                .iter()
-                .filter(|f| ids.iter().any(|i| i == f.id) && f.severity == mdcheck::Severity::Must)
-                .map(|f| format!("{} [{}] {}", f.id, f.severity.as_str(), f.message))
-                .collect();
-            let r = if hits.is_empty() {
-                result(
-                    c,
-                    Outcome::Pass,
-                    format!("no finding of {}", ids.join(", ")),
-                    vec![],
-                )
-            } else {
-                result(
-                    c,
-                    Outcome::Fail,
-                    hits.join("; "),
-                    vec![Evidence::new(
-                        format!("GET {}", self.metadata_url),
-                        &md_text,
-                    )],
-                )
-            };
+        for r in results {
             record(r, &mut done);
         }
         let entity = report.entities.first().cloned().unwrap_or_default();

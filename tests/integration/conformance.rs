@@ -214,11 +214,55 @@ async fn our_node_passes_every_automated_proxy_service_check() {
     let (public, tls_root) = our_node(&d, &runner).await;
     let anchor = d.join("node/signing/cert.pem");
     let metadata = format!("{public}/ps/metadata");
+    let cn_metadata = format!("{public}/connector/metadata");
+    let (d2, anchor2, tls2) = (d.clone(), anchor.clone(), tls_root.clone());
     let (out, report) = tokio::task::spawn_blocking(move || {
         run_suite(&d, &metadata, &anchor, &tls_root, runner_port)
     })
     .await
     .unwrap();
+    // The same node's Connector metadata, by `conformance connector`.
+    let cn = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_eidas-node"))
+            .args([
+                "conformance",
+                "connector",
+                "--metadata",
+                &cn_metadata,
+                "--trust-anchor",
+            ])
+            .arg(&anchor2)
+            .arg("--tls-root")
+            .arg(&tls2)
+            .arg("--out")
+            .arg(d2.join("cn-out"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        cn.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&cn.stdout)
+    );
+    let cn_report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("cn-out/report.json")).unwrap(),
+    )
+    .unwrap();
+    for c in eidas_node::conformance::catalogue()
+        .iter()
+        .filter(|c| c.run == "auto" && c.role != "ps")
+    {
+        let r = cn_report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == c.id.as_str())
+            .unwrap();
+        assert_eq!(r["outcome"], "pass", "{}: {}", c.id, r["reason"]);
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let results = report["results"].as_array().unwrap();
     let catalogue = eidas_node::conformance::catalogue();
