@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installer for what the interop tests need (run from the repo root, as root on Debian 12):
-#   - Debian packages: libxml2-utils (xmllint), xmlsec1 (optional Debian CLI oracle, libxmlsec1 1.2.37)
+#   - Debian packages: libxml2-utils (xmllint), xmlsec1 (optional Debian CLI oracle, libxmlsec1 1.2.37),
+#     chromium (headless, renders the conformance report)
 #   - .venv with the pinned Python oracles from scripts/requirements-test.txt
 #     (python-xmlsec wheel bundles libxmlsec1 1.3.9 + OpenSSL; lxml; signxml; pysaml2)
 #   - tests/interop/oidc-provider/node_modules: oidc-provider 9.13.3 from its package-lock.json
@@ -17,7 +18,8 @@ PY=${PYTHON:-python3}
 say() { printf '[setup-test-env] %s\n' "$*"; }
 
 # --- 1. Debian packages -------------------------------------------------------------------------
-APT_WANT=(libxml2-utils xmlsec1)
+# chromium: the conformance suite's HTML report is rendered and photographed in a real browser.
+APT_WANT=(libxml2-utils xmlsec1 chromium)
 # python3 -m venv needs ensurepip; Debian's own python3 only has it with python3-venv.
 if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     APT_WANT+=(python3-venv)

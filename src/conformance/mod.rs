@@ -188,7 +188,8 @@ impl Report {
 body{{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1b1b1b;background:#f4f5f7}}\
 main{{max-width:72rem;margin:1.5rem auto;padding:1.5rem;background:#fff;border-radius:.5rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}}\
 h1{{font-size:1.5rem;margin:0 0 .5rem}}table{{border-collapse:collapse;width:100%}}\
-td{{border-bottom:1px solid #e1e3e6;padding:.45rem .4rem;vertical-align:top}}\
+table{{table-layout:fixed}}td{{border-bottom:1px solid #e1e3e6;padding:.45rem .4rem;vertical-align:top;overflow-wrap:anywhere}}\
+td:nth-child(1){{width:4rem}}td:nth-child(2){{width:4.5rem}}td:nth-child(3){{width:38%}}\
 .summary{{display:flex;gap:1rem;margin:1rem 0}}.summary div{{padding:.6rem 1rem;border-radius:.4rem;background:#f0f1f3}}\
 .badge{{display:inline-block;min-width:3rem;text-align:center;border-radius:.3rem;padding:.1rem .4rem;font-weight:600}}\
 .badge.pass{{background:#d7f0dd;color:#115c24}}.badge.fail{{background:#f8d7da;color:#842029}}.badge.skip{{background:#e9ecef;color:#41464b}}\

@@ -797,10 +797,20 @@ impl PsAudit {
             {
                 Ok(x) => x,
                 Err(e) => {
-                    record(
-                        result(&c, Outcome::Skip, format!("could not send: {e}"), vec![]),
-                        &mut done,
-                    );
+                    // A node may answer an oversized request (413) and close the connection
+                    // before the client has written it all: a refusal, when the node is up.
+                    let up = http.c.get(&self.metadata_url).send().await.is_ok();
+                    let r = if matches!(make, Make::Raw(_)) && up {
+                        result(
+                            &c,
+                            Outcome::Pass,
+                            format!("refused: the node closed the connection ({e})"),
+                            vec![],
+                        )
+                    } else {
+                        result(&c, Outcome::Skip, format!("could not send: {e}"), vec![])
+                    };
+                    record(r, &mut done);
                     continue;
                 }
             };

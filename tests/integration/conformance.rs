@@ -294,6 +294,7 @@ async fn our_node_passes_every_automated_proxy_service_check() {
     assert!(junit.contains("failures=\"0\""), "{junit}");
     let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
     assert!(html.contains("eIDAS conformance report") && html.contains("E053"));
+    render_in_chromium(&dir.path().join("out/report.html"));
 }
 
 /// What a deliberately non-conforming Proxy-Service gets wrong.
@@ -562,4 +563,57 @@ async fn each_check_fails_against_a_node_that_breaks_it() {
                 .collect::<Vec<_>>()
         );
     }
+}
+
+/// The HTML report in a real browser (Debian's Chromium, installed by scripts/test.sh): the
+/// rendered DOM has the summary and the checks, and a screenshot is kept as an artefact in
+/// target/conformance-artefacts/report.png.
+fn render_in_chromium(html: &Path) {
+    let chromium = Path::new("/usr/bin/chromium");
+    assert!(
+        chromium.exists(),
+        "chromium is missing: scripts/test.sh installs it (apt package chromium)"
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let flags = |extra: &[&str]| {
+        let mut c = Command::new(chromium);
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra);
+        c
+    };
+    let url = format!("file://{}", html.display());
+    let dom = flags(&["--dump-dom", &url]).output().unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("eIDAS conformance report") && dom.contains("passed"),
+        "{dom}"
+    );
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/conformance-artefacts");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let png = out_dir.join("report.png");
+    let _ = std::fs::remove_file(&png);
+    let shot = flags(&[
+        "--window-size=1280,1600",
+        &format!("--screenshot={}", png.display()),
+        &url,
+    ])
+    .output()
+    .unwrap();
+    let bytes = std::fs::read(&png)
+        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&shot.stderr)));
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "{} bytes",
+        bytes.len()
+    );
 }
