@@ -1008,6 +1008,13 @@ impl PsAudit {
                         };
                         record(r, &mut done);
                     }
+                    // NameID formats across logins of the same test person (D033–D035).
+                    for r in self
+                        .name_id_checks(&catalogue, &http, &sso_post, level, &answer_form)
+                        .await
+                    {
+                        record(r, &mut done);
+                    }
                 }
                 Err(why) => {
                     if let Some(c) = &positive {
@@ -1202,6 +1209,165 @@ impl PsAudit {
                 ))
             }
         }
+    }
+
+    /// One more login with this NameIDPolicy Format (None: no NameIDPolicy); the Response.
+    async fn login_with(
+        &self,
+        http: &Http,
+        sso: &str,
+        level: Level,
+        format: Option<&str>,
+    ) -> Result<Answer, String> {
+        let mut req = self.request(sso, level);
+        match format {
+            Some(f) => {
+                if let Some(p) = req.name_id_policy.as_mut() {
+                    p.format = Some(f.to_string());
+                }
+            }
+            None => req.name_id_policy = None,
+        }
+        let signed = self.sign(&req.to_xml(), &self.connector.signer)?;
+        match self
+            .post(http, sso, &STANDARD.encode(&signed), None)
+            .await?
+        {
+            (Answer::Proceeded(to), _) => self.login(http, &to).await.map(|(a, _, _)| a),
+            (_, shown) => Err(format!(
+                "the request was not accepted: {}",
+                shown.lines().next().unwrap_or("")
+            )),
+        }
+    }
+
+    /// The NameID (Format, value) of a Response's assertion, decrypted with the test
+    /// Connector's key (the Response's trust is judged by the F checks, not here).
+    fn name_id(&self, answer: &Answer) -> Option<(Option<String>, String)> {
+        let Answer::Saml { value, .. } = answer else {
+            return None;
+        };
+        let bytes = STANDARD.decode(value.trim()).ok()?;
+        let doc = xml::parse(&bytes, &Limits::message()).ok()?;
+        let ea = doc
+            .root_element()
+            .first_child_named(saml::ns::ASSERTION, "EncryptedAssertion")?;
+        let ed = ea.first_child_named(crate::xmlsec::ns::XENC, "EncryptedData")?;
+        let (plain, _) = decrypt_element(
+            &doc,
+            ed.id(),
+            std::slice::from_ref(&self.connector.enc_key),
+            &Limits::message(),
+        )
+        .ok()?;
+        let n = plain
+            .root_element()
+            .first_child_named(saml::ns::ASSERTION, "Subject")?
+            .first_child_named(saml::ns::ASSERTION, "NameID")?;
+        Some((n.attr("Format").map(str::to_string), n.text()))
+    }
+
+    async fn name_id_checks(
+        &self,
+        catalogue: &[Check],
+        http: &Http,
+        sso: &str,
+        level: Level,
+        first: &Answer,
+    ) -> Vec<CheckResult> {
+        const PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+        const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+        const UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+        let mut out = Vec::new();
+        let by_id = |id: &str| catalogue.iter().find(|c| c.id == id);
+        let shown = |x: &Option<(Option<String>, String)>| format!("{x:?}");
+        if let Some(c) = by_id("D033") {
+            let a = self.name_id(first);
+            let b = match self.login_with(http, sso, level, Some(PERSISTENT)).await {
+                Ok(ans) => self.name_id(&ans),
+                Err(e) => {
+                    out.push(result(c, Outcome::Skip, e, vec![]));
+                    None
+                }
+            };
+            if b.is_some() || a.is_none() {
+                let ok = a.is_some()
+                    && a == b
+                    && a.as_ref().and_then(|x| x.0.as_deref()) == Some(PERSISTENT);
+                out.push(result(
+                    c,
+                    if ok { Outcome::Pass } else { Outcome::Fail },
+                    if ok {
+                        "persistent, and the same in two logins of the same person".to_string()
+                    } else {
+                        "the persistent NameID is missing, of another format, or changed"
+                            .to_string()
+                    },
+                    vec![Evidence::new(
+                        "two logins, NameIDPolicy persistent",
+                        format!("{} / {}", shown(&a), shown(&b)),
+                    )],
+                ));
+            }
+        }
+        if let Some(c) = by_id("D034") {
+            let mut ids = Vec::new();
+            let mut err = None;
+            for _ in 0..2 {
+                match self.login_with(http, sso, level, Some(TRANSIENT)).await {
+                    Ok(ans) => ids.push(self.name_id(&ans)),
+                    Err(e) => err = Some(e),
+                }
+            }
+            out.push(match (err, ids.as_slice()) {
+                (Some(e), _) => result(c, Outcome::Skip, e, vec![]),
+                (None, [a, b]) => {
+                    let ok = a.is_some()
+                        && b.is_some()
+                        && a != b
+                        && a.as_ref().and_then(|x| x.0.as_deref()) == Some(TRANSIENT);
+                    result(
+                        c,
+                        if ok { Outcome::Pass } else { Outcome::Fail },
+                        if ok {
+                            "transient, and different in each login".to_string()
+                        } else {
+                            "the transient NameID is missing, of another format, or repeated"
+                                .to_string()
+                        },
+                        vec![Evidence::new(
+                            "two logins, NameIDPolicy transient",
+                            format!("{} / {}", shown(a), shown(b)),
+                        )],
+                    )
+                }
+                _ => result(c, Outcome::Skip, "no two logins", vec![]),
+            });
+        }
+        if let Some(c) = by_id("D035") {
+            out.push(match self.login_with(http, sso, level, None).await {
+                Ok(ans) => {
+                    let n = self.name_id(&ans);
+                    let ok = n
+                        .as_ref()
+                        .and_then(|x| x.0.as_deref())
+                        .is_some_and(|f| [PERSISTENT, TRANSIENT, UNSPECIFIED].contains(&f));
+                    result(
+                        c,
+                        if ok { Outcome::Pass } else { Outcome::Fail },
+                        if ok {
+                            "accepted without a NameIDPolicy; the NameID has an eIDAS format"
+                                .to_string()
+                        } else {
+                            "no NameID of an eIDAS format".to_string()
+                        },
+                        vec![Evidence::new("a login without NameIDPolicy", shown(&n))],
+                    )
+                }
+                Err(e) => result(c, Outcome::Fail, e, vec![]),
+            });
+        }
+        out
     }
 
     /// The scripted test login: follow the target's pages, submitting each form with its
