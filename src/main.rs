@@ -75,6 +75,30 @@ struct ConnectorConformanceArgs {
     /// Where the reports go: report.json, report.junit.xml, report.html.
     #[arg(long, default_value = "eidas-conformance-report")]
     out: PathBuf,
+    /// Where a login starts at the target's relying-party side (a page to walk). With it, the
+    /// runner plays a test Proxy-Service the target trusts and runs the G and H checks.
+    #[arg(long)]
+    start: Option<String>,
+    /// Where the test Proxy-Service listens.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// The test Proxy-Service's public base URL, if not http://<listen>.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// The test Proxy-Service's key: <dir>/ps-signing (made on first use).
+    #[arg(long, default_value = "eidas-conformance-keys")]
+    keys: PathBuf,
+    /// The test Proxy-Service's country, as the target lists it.
+    #[arg(long, default_value = "XC")]
+    country: String,
+    /// Text on the relying party's last page that means the person is logged in (an OIDC
+    /// `code` on the way counts too).
+    #[arg(long, default_value = "Logged in")]
+    success_marker: String,
+    /// Only make the key, print the test Proxy-Service's URL and certificate, and serve its
+    /// metadata until Ctrl-C.
+    #[arg(long)]
+    prepare: bool,
 }
 
 #[derive(Args)]
@@ -1106,12 +1130,9 @@ fn write_reports(report: &eidas_node::conformance::Report, out: &Path) -> Result
 }
 
 fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
-    let audit = eidas_node::conformance::connector::ConnectorAudit {
-        metadata_url: a.metadata.clone(),
-        trust_anchors: load_certs(&a.trust_anchors)?,
-        tls_roots: load_certs(&a.tls_roots)?,
-        allow_loopback_http: a.allow_loopback_http,
-    };
+    use std::sync::Arc;
+    let trust_anchors = load_certs(&a.trust_anchors)?;
+    let tls_roots = load_certs(&a.tls_roots)?;
     let total = eidas_node::conformance::catalogue()
         .iter()
         .filter(|c| c.role != "ps")
@@ -1120,9 +1141,79 @@ fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
         total,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(audit.run(&mut |r| term.finish(r)));
-    write_reports(&report, &a.out)
+    runtime.block_on(async move {
+        let mut start = None;
+        let mut server = None;
+        if a.start.is_some() || a.prepare {
+            // The test Proxy-Service answers the target's Connector: it needs its metadata.
+            let client = eidas_node::outbound::client(
+                std::time::Duration::from_secs(15),
+                a.allow_loopback_http,
+                &tls_roots,
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+            let md = client
+                .get(&a.metadata)
+                .send()
+                .await
+                .map_err(|e| anyhow!("cannot fetch {}: {e}", a.metadata))?
+                .text()
+                .await?;
+            let (key, cert) = conformance_key(&a.keys.join("ps-signing"), "eidas conformance test Proxy-Service", &a.country)?;
+            let listener = tokio::net::TcpListener::bind(&a.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", a.listen))?;
+            let base = a.public_url.clone().unwrap_or_else(|| {
+                format!("http://{}", listener.local_addr().map(|x| x.to_string()).unwrap_or_default())
+            });
+            let ps = Arc::new(
+                eidas_node::demo_proxy_service::DemoProxyService::new(
+                    &a.country,
+                    &base,
+                    false,
+                    key,
+                    cert,
+                    &md,
+                    eidas_node::demo_proxy_service::demo_persons(),
+                    Arc::new(eidas_node::clock::SystemClock),
+                )
+                .map_err(|e| anyhow!("{e}"))?,
+            );
+            println!(
+                "test Proxy-Service metadata: {}\ntest Proxy-Service signing certificate: {}\ncountry: {}",
+                ps.metadata_url(),
+                a.keys.join("ps-signing/cert.pem").display(),
+                a.country
+            );
+            let app = eidas_node::demo_proxy_service::router(ps.clone());
+            server = Some(tokio::spawn(async move { axum::serve(listener, app).await }));
+            if a.prepare {
+                println!("serving the test Proxy-Service's metadata until Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+                return Ok(());
+            }
+            start = a.start.clone().map(|url| eidas_node::conformance::connector::Start {
+                url,
+                sso: format!("{base}/sso"),
+                ps,
+                country: a.country.clone(),
+                success_marker: a.success_marker.clone(),
+            });
+        }
+        let audit = eidas_node::conformance::connector::ConnectorAudit {
+            metadata_url: a.metadata.clone(),
+            trust_anchors,
+            tls_roots,
+            allow_loopback_http: a.allow_loopback_http,
+            start,
+        };
+        let report = audit.run(&mut |r| term.finish(r)).await;
+        if let Some(s) = server {
+            s.abort();
+        }
+        write_reports(&report, &a.out)
+    })
 }

@@ -171,7 +171,7 @@ pub struct PsAudit {
 
 /// How the target answered one request, as a browser sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Answer {
+pub(super) enum Answer {
     /// It sent the browser on (to authentication): the request was accepted.
     Proceeded(String),
     /// An auto-posting form with a SAML Response: (action, base64, RelayState).
@@ -184,12 +184,15 @@ enum Answer {
     Page { status: u16, body: String },
 }
 
-struct Http {
-    c: reqwest::Client,
+pub(super) struct Http {
+    pub(super) c: reqwest::Client,
 }
 
 impl Http {
-    async fn send(&self, rb: reqwest::RequestBuilder) -> Result<(Answer, String), String> {
+    pub(super) async fn send(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<(Answer, String), String> {
         let r = rb.send().await.map_err(|e| {
             if e.is_timeout() {
                 "timed out".to_string()
@@ -246,7 +249,7 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn form_value(html: &str, name: &str) -> Option<String> {
+pub(super) fn form_value(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\""))?;
     let tag_start = html[..at].rfind('<')?;
     let tag_end = at + html[at..].find('>')?;
@@ -255,7 +258,7 @@ fn form_value(html: &str, name: &str) -> Option<String> {
     Some(unescape(v))
 }
 
-fn form_action(html: &str) -> Option<String> {
+pub(super) fn form_action(html: &str) -> Option<String> {
     let f = html.find("<form")?;
     let tag_end = f + html[f..].find('>')?;
     let v = html[f..tag_end]
@@ -268,14 +271,14 @@ fn form_action(html: &str) -> Option<String> {
 
 /// Every form of a page: (action, method, fields), with hidden inputs, each select's first
 /// option, and the submit buttons as (name, value) candidates.
-struct Form {
-    action: String,
-    method: String,
-    fields: Vec<(String, String)>,
-    buttons: Vec<(String, String)>,
+pub(super) struct Form {
+    pub(super) action: String,
+    pub(super) method: String,
+    pub(super) fields: Vec<(String, String)>,
+    pub(super) buttons: Vec<(String, String)>,
 }
 
-fn forms(html: &str) -> Vec<Form> {
+pub(super) fn forms(html: &str) -> Vec<Form> {
     let mut out = Vec::new();
     for chunk in html.split("<form").skip(1) {
         let Some(end) = chunk.find("</form>") else {
@@ -294,6 +297,11 @@ fn forms(html: &str) -> Vec<Form> {
         let mut buttons = Vec::new();
         for input in f.split("<input").skip(1) {
             let tag = &input[..input.find('>').unwrap_or(input.len())];
+            let kind = get(tag, "type").unwrap_or_default();
+            // A radio button or checkbox counts only when it is checked.
+            if (kind == "radio" || kind == "checkbox") && !tag.contains(" checked") {
+                continue;
+            }
             if let (Some(n), Some(v)) = (get(tag, "name"), get(tag, "value")) {
                 fields.push((n, v));
             }
@@ -322,7 +330,7 @@ fn forms(html: &str) -> Vec<Form> {
 }
 
 /// The result of one check, built as the runner goes.
-fn result(
+pub(super) fn result(
     c: &Check,
     outcome: Outcome,
     reason: impl Into<String>,
@@ -1683,7 +1691,7 @@ fn signer_alg_uri(s: &SoftwareSigner) -> &'static str {
 }
 
 /// `to` against the page it came from.
-fn absolute(from: &str, to: &str) -> String {
+pub(super) fn absolute(from: &str, to: &str) -> String {
     if to.starts_with("http://") || to.starts_with("https://") {
         return to.to_string();
     }

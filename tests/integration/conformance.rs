@@ -617,3 +617,150 @@ fn render_in_chromium(html: &Path) {
         bytes.len()
     );
 }
+
+/// Our node as a Connector on https://localhost:<port>, with the demo Norwegian service at
+/// /rp as the place a login starts, trusting the runner's test Proxy-Service (country XC).
+async fn our_connector(dir: &Path, runner: &str) -> (String, std::path::PathBuf) {
+    let node_port = free_port();
+    let public = format!("https://localhost:{node_port}");
+    for sub in ["signing", "encryption"] {
+        std::fs::create_dir_all(dir.join("node").join(sub)).unwrap();
+        std::fs::copy(
+            &p256().files.key_pem,
+            dir.join("node").join(sub).join("key.pem"),
+        )
+        .unwrap();
+        std::fs::copy(
+            &p256().files.cert_pem,
+            dir.join("node").join(sub).join("cert.pem"),
+        )
+        .unwrap();
+    }
+    let rp_key = generate(KeyKind::EcP256, "rp", "NO", 0, 3650).unwrap();
+    std::fs::write(dir.join("node/rp.pem"), rp_key.cert.to_pem()).unwrap();
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/eidas-node.example.toml"),
+    )
+    .unwrap()
+    .replace("https://eidas.example.no", &public)
+    .replace("keys/signing/", "signing/")
+    .replace("keys/encryption/", "encryption/");
+    let config = format!(
+        "{example}\n[metadata_fetch]\nallow_loopback_http = true\n\n\
+[oidc_provider]\n\n[[oidc_provider.client]]\nclient_id = \"demo-service\"\nredirect_uris = [\"{public}/rp/callback\"]\npublic_key = \"rp.pem\"\n\n\
+[[peer]]\ncountry = \"XC\"\nrole = \"proxy_service\"\nmetadata_url = \"{runner}/metadata\"\ntrust_anchors = [\"../runner/ps-signing/cert.pem\"]\n"
+    );
+    std::fs::write(dir.join("node/eidas-node.toml"), config).unwrap();
+    let config =
+        eidas_node::config::Config::load(&dir.join("node/eidas-node.toml")).expect("config");
+    let (key, cert) = config.signing_key().unwrap();
+    let signer = SoftwareSigner::new(key, None, Some(cert)).unwrap();
+    let state =
+        eidas_node::web::AppState::new(Arc::new(config), Arc::new(signer), Arc::new(SystemClock))
+            .unwrap()
+            .with_runtime()
+            .unwrap();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let tls = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let tls_root = Certificate::from_der(tls.der()).unwrap();
+    std::fs::write(dir.join("tls-root.pem"), tls_root.to_pem()).unwrap();
+    let rp_client = eidas_node::oidc::client::IdPortenClient::new(
+        eidas_node::oidc::client::ClientSettings {
+            issuer: public.clone(),
+            client_id: "demo-service".into(),
+            redirect_uri: format!("{public}/rp/callback"),
+            auth: eidas_node::oidc::client::ClientAuth::private_key_jwt(
+                rp_key.key.pkcs8_pem().as_bytes(),
+                None,
+            )
+            .unwrap(),
+            par: true,
+            scope: "openid".into(),
+            loa: eidas_node::demo_rp::eidas_loa_mapping(),
+            timeout: std::time::Duration::from_secs(10),
+            clock_skew: time::Duration::seconds(30),
+            allow_loopback_http: false,
+        },
+        Arc::new(SystemClock),
+        std::slice::from_ref(&tls_root),
+    )
+    .unwrap();
+    let rp = eidas_node::demo_rp::DemoRelyingParty::new(&format!("{public}/rp"), rp_client);
+    let app = eidas_node::web::router(Arc::new(state))
+        .nest("/rp", eidas_node::demo_rp::router(Arc::new(rp)));
+    let rc = axum_server::tls_rustls::RustlsConfig::from_der(
+        vec![tls.der().to_vec()],
+        key.serialize_der(),
+    )
+    .await
+    .unwrap();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", node_port)).unwrap();
+    tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, rc)
+            .unwrap()
+            .serve(app.into_make_service())
+            .await
+            .unwrap();
+    });
+    (public, dir.join("tls-root.pem"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_connector_passes_every_automated_connector_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    write_key(&d.join("runner/ps-signing"), "runner ps");
+    let runner_port = free_port();
+    let runner = format!("http://127.0.0.1:{runner_port}");
+    let (public, tls_root) = our_connector(&d, &runner).await;
+    let dd = d.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_eidas-node"))
+            .args([
+                "conformance",
+                "connector",
+                "--metadata",
+                &format!("{public}/connector/metadata"),
+                "--trust-anchor",
+            ])
+            .arg(dd.join("node/signing/cert.pem"))
+            .arg("--tls-root")
+            .arg(&tls_root)
+            .args([
+                "--start",
+                &format!("{public}/rp"),
+                "--listen",
+                &format!("127.0.0.1:{runner_port}"),
+                "--keys",
+            ])
+            .arg(dd.join("runner"))
+            .arg("--out")
+            .arg(dd.join("cn-out"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("cn-out/report.json"))
+            .unwrap_or_else(|_| panic!("{stdout}{}", String::from_utf8_lossy(&out.stderr))),
+    )
+    .unwrap();
+    let results = report["results"].as_array().unwrap();
+    let mut passed = 0;
+    for c in eidas_node::conformance::catalogue()
+        .iter()
+        .filter(|c| c.run == "auto" && c.role != "ps")
+    {
+        let r = results.iter().find(|r| r["id"] == c.id.as_str()).unwrap();
+        assert_eq!(r["outcome"], "pass", "{}: {}\n{stdout}", c.id, r["reason"]);
+        passed += 1;
+    }
+    assert!(passed >= 40, "{passed}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+}
