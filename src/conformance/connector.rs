@@ -47,6 +47,9 @@ enum Broken {
     Unsigned,
     /// The good Response signed again by a key its metadata does not list.
     OtherKey,
+    /// Signature wrapping: an unsigned evil Response (success, same InResponseTo) carrying the
+    /// genuine signed one in its Extensions.
+    Wrapped,
 }
 
 fn cases() -> Vec<(&'static str, Broken)> {
@@ -56,6 +59,7 @@ fn cases() -> Vec<(&'static str, Broken)> {
     let r = |f: MutR| Broken::Answer(Box::new(|_| {}), f, Carry::Encrypted, true);
     vec![
         ("H117", Broken::Unsigned),
+        ("H135", Broken::Wrapped),
         ("H118", Broken::OtherKey),
         (
             "H120",
@@ -568,6 +572,21 @@ impl ConnectorAudit {
                     s.ps.answer(&req, &person, level, |_| {})
                         .map(|(x, a)| (strip_signature(&x), a))
                 }
+                Broken::Wrapped => s.ps.answer(&req, &person, level, |_| {}).map(|(x, a)| {
+                    let inner = x.trim_start_matches(|ch| ch != '<');
+                    let evil = format!(
+                        "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+                         ID=\"_evil{}\" Version=\"2.0\" IssueInstant=\"{}\" InResponseTo=\"{}\" \
+                         Destination=\"{a}\"><samlp:Extensions>{inner}</samlp:Extensions>\
+                         <samlp:Status><samlp:StatusCode \
+                         Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>\
+                         </samlp:Response>",
+                        crate::oidc::one_time_value().replace('-', "x"),
+                        saml::format_instant(OffsetDateTime::now_utc()),
+                        req.id.as_deref().unwrap_or_default(),
+                    );
+                    (evil, a)
+                }),
                 Broken::OtherKey => {
                     s.ps.answer(&req, &person, level, |_| {})
                         .and_then(|(x, a)| {
