@@ -201,28 +201,15 @@ impl ConnectorAudit {
                 };
             }
         }
-        for c in &catalogue {
-            if done.iter().any(|r| r.id == c.id) {
-                continue;
-            }
-            let reason = if c.run == "manual" {
-                format!("manual: {}", c.how)
-            } else {
-                why.clone()
-            };
-            let r = result(c, Outcome::Skip, reason, vec![]);
-            progress(&r);
-            done.push(r);
-        }
-        done.sort_by(|a, b| a.id.cmp(&b.id));
-        Report {
-            tool: format!("eidas-node {} conformance", env!("CARGO_PKG_VERSION")),
-            role: "connector".into(),
-            target: self.metadata_url.clone(),
+        super::complete(
+            "connector",
+            &self.metadata_url,
             started,
-            finished: saml::format_instant(OffsetDateTime::now_utc()),
-            results: done,
-        }
+            &catalogue,
+            done,
+            &why,
+            progress,
+        )
     }
 
     /// Walk from the start URL to the AuthnRequest the Connector sends to our test

@@ -212,6 +212,49 @@ small{{color:#555}}</style></head><body><main>\
     }
 }
 
+/// A report of `role` on `target`: every check of `catalogue` not in `done` becomes a skip —
+/// manual checks with their instructions, automated ones with `why` — in catalogue order.
+pub(crate) fn complete(
+    role: &str,
+    target: &str,
+    started: String,
+    catalogue: &[Check],
+    mut done: Vec<CheckResult>,
+    why: &str,
+    progress: &mut dyn FnMut(&CheckResult),
+) -> Report {
+    for c in catalogue {
+        if done.iter().any(|r| r.id == c.id) {
+            continue;
+        }
+        let reason = if c.run == "manual" {
+            format!("manual: {}", c.how)
+        } else {
+            why.to_string()
+        };
+        let r = CheckResult {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            clause: c.clause.clone(),
+            severity: c.severity.clone(),
+            outcome: Outcome::Skip,
+            reason,
+            evidence: vec![],
+        };
+        progress(&r);
+        done.push(r);
+    }
+    done.sort_by(|a, b| a.id.cmp(&b.id));
+    Report {
+        tool: format!("eidas-node {} conformance", env!("CARGO_PKG_VERSION")),
+        role: role.into(),
+        target: target.into(),
+        started,
+        finished: crate::saml::format_instant(time::OffsetDateTime::now_utc()),
+        results: done,
+    }
+}
+
 /// Live progress: a bar on stderr while checks run, then one line per check on stdout.
 pub struct Terminal {
     total: usize,

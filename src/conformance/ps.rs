@@ -739,6 +739,7 @@ impl PsAudit {
                     catalogue,
                     done,
                     &format!("cannot make an HTTP client: {e}"),
+                    progress,
                 );
             }
         };
@@ -753,6 +754,7 @@ impl PsAudit {
                 catalogue,
                 done,
                 "the target's metadata could not be fetched",
+                progress,
             );
         };
         let (results, report) = metadata_results(
@@ -781,6 +783,7 @@ impl PsAudit {
                 catalogue,
                 done,
                 "the metadata offers no HTTP-POST SingleSignOnService",
+                progress,
             );
         };
         let level = if entity
@@ -925,7 +928,15 @@ impl PsAudit {
         let relay = "conformance-relay-42";
         let signed = match self.sign(&req.to_xml(), &self.connector.signer) {
             Ok(s) => s,
-            Err(e) => return self.finish(started, catalogue, done, &format!("cannot sign: {e}")),
+            Err(e) => {
+                return self.finish(
+                    started,
+                    catalogue,
+                    done,
+                    &format!("cannot sign: {e}"),
+                    progress,
+                );
+            }
         };
         let value = STANDARD.encode(&signed);
         let first = self.post(&http, &sso_post, &value, Some(relay)).await;
@@ -1046,6 +1057,7 @@ impl PsAudit {
             catalogue,
             done,
             "not reached: the positive flow (D031) did not end in a Response",
+            progress,
         )
     }
 
@@ -1054,29 +1066,19 @@ impl PsAudit {
         &self,
         started: String,
         catalogue: Vec<Check>,
-        mut done: Vec<CheckResult>,
+        done: Vec<CheckResult>,
         why: &str,
+        progress: &mut dyn FnMut(&CheckResult),
     ) -> Report {
-        for c in &catalogue {
-            if done.iter().any(|r| r.id == c.id) {
-                continue;
-            }
-            let reason = if c.run == "manual" {
-                format!("manual: {}", c.how)
-            } else {
-                why.to_string()
-            };
-            done.push(result(c, Outcome::Skip, reason, vec![]));
-        }
-        done.sort_by(|a, b| a.id.cmp(&b.id));
-        Report {
-            tool: format!("eidas-node {} conformance", env!("CARGO_PKG_VERSION")),
-            role: "ps".into(),
-            target: self.metadata_url.clone(),
+        super::complete(
+            "ps",
+            &self.metadata_url,
             started,
-            finished: saml::format_instant(OffsetDateTime::now_utc()),
-            results: done,
-        }
+            &catalogue,
+            done,
+            why,
+            progress,
+        )
     }
 
     async fn negative(

@@ -33,38 +33,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A TLS server for `app` on localhost; returns its base URL and the root to trust.
-async fn https(app: axum::Router) -> (String, Certificate) {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let root = Certificate::from_der(cert.der()).unwrap();
-    let config = axum_server::tls_rustls::RustlsConfig::from_der(
-        vec![cert.der().to_vec()],
-        key.serialize_der(),
-    )
-    .await
-    .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        axum_server::from_tcp_rustls(listener, config)
-            .unwrap()
-            .serve(app.into_make_service())
-            .await
-            .unwrap();
-    });
-    (format!("https://localhost:{port}"), root)
-}
-
-/// Our node as a Proxy-Service on https://localhost:<port>, trusting the runner's test
-/// Connector at `runner`, with the test ID-porten (http, loopback) as its login.
-async fn our_node(dir: &Path, runner: &str) -> (String, std::path::PathBuf) {
-    let node_port = free_port();
-    let public = format!("https://localhost:{node_port}");
+/// The node's signing and encryption keys (the P-256 fixture) in `dir/node`.
+fn copy_node_keys(dir: &Path) {
     for sub in ["signing", "encryption"] {
         std::fs::create_dir_all(dir.join("node").join(sub)).unwrap();
         std::fs::copy(
@@ -78,6 +48,57 @@ async fn our_node(dir: &Path, runner: &str) -> (String, std::path::PathBuf) {
         )
         .unwrap();
     }
+}
+
+/// Serve `app` over TLS on `listener` with this key and certificate.
+async fn serve_tls(
+    app: axum::Router,
+    listener: std::net::TcpListener,
+    key: &rcgen::KeyPair,
+    cert: &rcgen::Certificate,
+) {
+    let rc = axum_server::tls_rustls::RustlsConfig::from_der(
+        vec![cert.der().to_vec()],
+        key.serialize_der(),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, rc)
+            .unwrap()
+            .serve(app.into_make_service())
+            .await
+            .unwrap();
+    });
+}
+
+/// A TLS server for `app` on localhost; returns its base URL and the root to trust.
+async fn https(app: axum::Router) -> (String, Certificate) {
+    let (key, cert) = tls_identity();
+    let root = Certificate::from_der(cert.der()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    serve_tls(app, listener, &key, &cert).await;
+    (format!("https://localhost:{port}"), root)
+}
+
+/// A self-signed TLS identity for localhost.
+fn tls_identity() -> (rcgen::KeyPair, rcgen::Certificate) {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (key, cert)
+}
+
+/// Our node as a Proxy-Service on https://localhost:<port>, trusting the runner's test
+/// Connector at `runner`, with the test ID-porten (http, loopback) as its login.
+async fn our_node(dir: &Path, runner: &str) -> (String, std::path::PathBuf) {
+    let node_port = free_port();
+    let public = format!("https://localhost:{node_port}");
+    copy_node_keys(dir);
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("src/register/testdata/synthetic-register.toml"),
         dir.join("node/register.toml"),
@@ -136,31 +157,14 @@ async fn our_node(dir: &Path, runner: &str) -> (String, std::path::PathBuf) {
             .unwrap();
     let app = eidas_node::web::router(Arc::new(state));
     // Served on the port named in the configuration.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let tls = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
+    let (key, tls) = tls_identity();
     std::fs::write(
         dir.join("tls-root.pem"),
         Certificate::from_der(tls.der()).unwrap().to_pem(),
     )
     .unwrap();
-    let rc = axum_server::tls_rustls::RustlsConfig::from_der(
-        vec![tls.der().to_vec()],
-        key.serialize_der(),
-    )
-    .await
-    .unwrap();
     let listener = std::net::TcpListener::bind(("127.0.0.1", node_port)).unwrap();
-    tokio::spawn(async move {
-        axum_server::from_tcp_rustls(listener, rc)
-            .unwrap()
-            .serve(app.into_make_service())
-            .await
-            .unwrap();
-    });
+    serve_tls(app, listener, &key, &tls).await;
     (public, dir.join("tls-root.pem"))
 }
 
@@ -623,19 +627,7 @@ fn render_in_chromium(html: &Path) {
 async fn our_connector(dir: &Path, runner: &str) -> (String, std::path::PathBuf) {
     let node_port = free_port();
     let public = format!("https://localhost:{node_port}");
-    for sub in ["signing", "encryption"] {
-        std::fs::create_dir_all(dir.join("node").join(sub)).unwrap();
-        std::fs::copy(
-            &p256().files.key_pem,
-            dir.join("node").join(sub).join("key.pem"),
-        )
-        .unwrap();
-        std::fs::copy(
-            &p256().files.cert_pem,
-            dir.join("node").join(sub).join("cert.pem"),
-        )
-        .unwrap();
-    }
+    copy_node_keys(dir);
     let rp_key = generate(KeyKind::EcP256, "rp", "NO", 0, 3650).unwrap();
     std::fs::write(dir.join("node/rp.pem"), rp_key.cert.to_pem()).unwrap();
     let example = std::fs::read_to_string(
@@ -660,12 +652,7 @@ async fn our_connector(dir: &Path, runner: &str) -> (String, std::path::PathBuf)
             .unwrap()
             .with_runtime()
             .unwrap();
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let tls = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
+    let (key, tls) = tls_identity();
     let tls_root = Certificate::from_der(tls.der()).unwrap();
     std::fs::write(dir.join("tls-root.pem"), tls_root.to_pem()).unwrap();
     let rp_client = eidas_node::oidc::client::IdPortenClient::new(
@@ -692,20 +679,8 @@ async fn our_connector(dir: &Path, runner: &str) -> (String, std::path::PathBuf)
     let rp = eidas_node::demo_rp::DemoRelyingParty::new(&format!("{public}/rp"), rp_client);
     let app = eidas_node::web::router(Arc::new(state))
         .nest("/rp", eidas_node::demo_rp::router(Arc::new(rp)));
-    let rc = axum_server::tls_rustls::RustlsConfig::from_der(
-        vec![tls.der().to_vec()],
-        key.serialize_der(),
-    )
-    .await
-    .unwrap();
     let listener = std::net::TcpListener::bind(("127.0.0.1", node_port)).unwrap();
-    tokio::spawn(async move {
-        axum_server::from_tcp_rustls(listener, rc)
-            .unwrap()
-            .serve(app.into_make_service())
-            .await
-            .unwrap();
-    });
+    serve_tls(app, listener, &key, &tls).await;
     (public, dir.join("tls-root.pem"))
 }
 
