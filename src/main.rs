@@ -15,6 +15,7 @@ use eidas_node::xmlsec::{dsig, enc, ns};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -202,6 +203,18 @@ struct DemoArgs {
     /// Loopback address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Serve HTTPS on https://localhost:<port>, with a certificate made on first run in
+    /// <data-dir>/keys/tls (trust it with the tools' --tls-root).
+    #[arg(long)]
+    tls: bool,
+    /// Trust one more foreign Connector: COUNTRY,METADATA_URL,CERT_PEM (e.g. a conformance
+    /// runner's test Connector).
+    #[arg(long = "trust-connector", value_name = "CC,URL,PEM")]
+    trust_connectors: Vec<String>,
+    /// Offer one more country to the Connector: COUNTRY,METADATA_URL,CERT_PEM (e.g. a
+    /// conformance runner's test Proxy-Service).
+    #[arg(long = "trust-proxy-service", value_name = "CC,URL,PEM")]
+    trust_proxy_services: Vec<String>,
 }
 
 #[derive(Args)]
@@ -375,7 +388,58 @@ fn run_server(
     listener: std::net::TcpListener,
     banner: Option<String>,
 ) -> Result<()> {
-    run_server_with(config, listener, banner, axum::Router::new())
+    run_server_with(config, listener, banner, axum::Router::new(), None)
+}
+
+/// TLS in front of the demo (`demo --tls`). The node itself runs behind a TLS terminator; this
+/// is for trying peers and the conformance suite against the demo. The handshake happens in
+/// `accept`, one connection at a time: enough for a loopback demo, not for a service.
+struct DemoTlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for DemoTlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (stream, addr) = match self.tcp.accept().await {
+                Ok(x) => x,
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let handshake = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                self.acceptor.accept(stream),
+            );
+            if let Ok(Ok(tls)) = handshake.await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+fn tls_acceptor(cert_pem: &[u8], key_pem: &[u8]) -> Result<tokio_rustls::TlsAcceptor> {
+    let cert = eidas_node::crypto::Certificate::load(cert_pem).map_err(|e| anyhow!("{e}"))?;
+    let key = PrivateKey::load(key_pem).map_err(|e| anyhow!("{e}"))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![rustls_pki_types::CertificateDer::from(cert.der().to_vec())],
+        rustls_pki_types::PrivateKeyDer::Pkcs8(key.pkcs8_der().to_vec().into()),
+    )?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 /// Serve the node, with `extra` routes beside it (the demo's peers).
@@ -384,8 +448,8 @@ fn run_server_with(
     listener: std::net::TcpListener,
     banner: Option<String>,
     extra: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> Result<()> {
-    use std::sync::Arc;
     let (key, cert) = config.signing_key()?;
     let signer = SoftwareSigner::new(key, None, Some(cert)).map_err(|e| anyhow!("{e}"))?;
     let _ = tracing_subscriber::fmt()
@@ -412,11 +476,27 @@ fn run_server_with(
             println!("{b}");
         }
         let app = eidas_node::web::router(Arc::new(state)).merge(extra);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match tls {
+            Some(acceptor) => {
+                axum::serve(
+                    DemoTlsListener {
+                        tcp: listener,
+                        acceptor,
+                    },
+                    app,
+                )
+                .with_graceful_shutdown(stop)
+                .await
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+            }
+        }
     })?;
     Ok(())
 }
@@ -442,10 +522,53 @@ fn demo(a: DemoArgs) -> Result<()> {
     if !addr.ip().is_loopback() {
         return Err(anyhow!("the demo listens on loopback only"));
     }
-    let base = format!("http://{addr}");
+    let base = if a.tls {
+        format!("https://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    };
     let dir = &a.data_dir;
     std::fs::create_dir_all(dir.join("keys"))
         .with_context(|| format!("cannot create {}", dir.display()))?;
+    if a.tls && !dir.join("keys/tls/cert.pem").exists() {
+        // A self-signed certificate for localhost and 127.0.0.1.
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])?
+            .self_signed(&key)?;
+        std::fs::create_dir_all(dir.join("keys/tls"))?;
+        write_new(
+            &dir.join("keys/tls/key.pem"),
+            key.serialize_pem().as_bytes(),
+            0o600,
+        )?;
+        write_new(&dir.join("keys/tls/cert.pem"), cert.pem().as_bytes(), 0o644)?;
+    }
+    // Extra peers from the command line: [[peer]] entries for the configuration.
+    let mut extra_peers = String::new();
+    for (role, list) in [
+        ("connector", &a.trust_connectors),
+        ("proxy_service", &a.trust_proxy_services),
+    ] {
+        for spec in list {
+            let parts: Vec<&str> = spec.splitn(3, ',').collect();
+            let [cc, url, pem] = parts.as_slice() else {
+                return Err(anyhow!(
+                    "--trust-{}: give COUNTRY,METADATA_URL,CERT_PEM",
+                    role.replace('_', "-")
+                ));
+            };
+            let pem = std::fs::canonicalize(pem).with_context(|| format!("{pem}"))?;
+            extra_peers.push_str(&format!(
+                "[[peer]]\ncountry = \"{cc}\"\nrole = \"{role}\"\nmetadata_url = \"{url}\"\ntrust_anchors = [{:?}]\n\n",
+                pem.display().to_string()
+            ));
+        }
+    }
+    let tls_roots = if a.tls {
+        "tls_roots = [\"keys/tls/cert.pem\"]\n"
+    } else {
+        ""
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
@@ -500,7 +623,7 @@ encryption_key = \"keys/encryption/key.pem\"\nencryption_cert = \"keys/encryptio
 [idporten]\nissuer = \"{base}/test-idporten\"\nclient_id = \"eidas-node-demo\"\n\
 client_key = \"keys/idporten-client/key.pem\"\nallow_loopback_http = true\n\n\
 [register]\nkind = \"synthetic\"\npath = \"synthetic-register.toml\"\n\n\
-[metadata_fetch]\nallow_loopback_http = true\n\n\
+[metadata_fetch]\nallow_loopback_http = true\n{tls_roots}\n{extra_peers}\
 [[peer]]\ncountry = \"XE\"\nrole = \"connector\"\nmetadata_url = \"{base}/xe/metadata\"\n\
 trust_anchors = [\"keys/xe-signing/cert.pem\"]\n\n\
 [[peer]]\ncountry = \"XE\"\nrole = \"proxy_service\"\nmetadata_url = \"{base}/xe/ps/metadata\"\n\
@@ -527,11 +650,27 @@ public_key = \"keys/rp-client/cert.pem\"\nattributes = [\"PlaceOfBirth\"]\n\n\
 \x20 and the service shows the claims of the ID token it received.\n\
 \x20 OpenID provider:        {base}/.well-known/openid-configuration\n\
 \x20 health:                 {base}/healthz\n\
-Stop with Ctrl-C.",
-        dir.display()
+{tls_line}Stop with Ctrl-C.",
+        dir.display(),
+        tls_line = if a.tls {
+            format!(
+                "\x20 TLS certificate (trust it as the root): {}\n",
+                dir.join("keys/tls/cert.pem").display()
+            )
+        } else {
+            String::new()
+        }
     );
     let extra = demo_peers(&config, &base, dir)?;
-    run_server_with(config, listener, Some(banner), extra)
+    let tls = if a.tls {
+        Some(tls_acceptor(
+            &read(&dir.join("keys/tls/cert.pem"))?,
+            &read(&dir.join("keys/tls/key.pem"))?,
+        )?)
+    } else {
+        None
+    };
+    run_server_with(config, listener, Some(banner), extra, tls)
 }
 
 /// The demo's identity matches (foreign identifier → synthetic Norwegian number).
@@ -544,7 +683,6 @@ const DEMO_REGISTER: &str = include_str!("register/testdata/synthetic-register.t
 fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Result<axum::Router> {
     use eidas_node::crypto::{Certificate, PrivateKey};
     use eidas_node::test_idporten::{TestClient, TestClientAuth, TestIdPorten, TestPerson};
-    use std::sync::Arc;
     let clock: Arc<dyn eidas_node::clock::Clock> = Arc::new(eidas_node::clock::SystemClock);
     let key = |name: &str| -> Result<PrivateKey> {
         PrivateKey::load(&read(&dir.join("keys").join(name).join("key.pem"))?)
@@ -624,7 +762,7 @@ fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Re
             allow_loopback_http: true,
         },
         clock.clone(),
-        &[],
+        &demo_tls_roots(base, dir)?,
     )
     .map_err(|e| anyhow!("{e}"))?;
     let rp = eidas_node::demo_rp::DemoRelyingParty::new(&format!("{base}/rp"), rp_client);
@@ -651,6 +789,15 @@ fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Re
         )
         .nest("/rp", eidas_node::demo_rp::router(Arc::new(rp)))
         .nest("/xe", eidas_node::demo_country::router(Arc::new(xe))))
+}
+
+/// With `demo --tls`, the demo's own certificate is the root its demo service trusts.
+fn demo_tls_roots(base: &str, dir: &Path) -> Result<Vec<eidas_node::crypto::Certificate>> {
+    if !base.starts_with("https://") {
+        return Ok(vec![]);
+    }
+    eidas_node::crypto::Certificate::load_all(&read(&dir.join("keys/tls/cert.pem"))?)
+        .map_err(|e| anyhow!("{e}"))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -1026,7 +1173,6 @@ fn conformance_key(
 }
 
 fn conformance_ps(a: ConformanceArgs) -> Result<()> {
-    use std::sync::Arc;
     let trust_anchors = load_certs(&a.trust_anchors)?;
     let tls_roots = load_certs(&a.tls_roots)?;
     let signing = conformance_key(
@@ -1130,7 +1276,6 @@ fn write_reports(report: &eidas_node::conformance::Report, out: &Path) -> Result
 }
 
 fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
-    use std::sync::Arc;
     let trust_anchors = load_certs(&a.trust_anchors)?;
     let tls_roots = load_certs(&a.tls_roots)?;
     let total = eidas_node::conformance::catalogue()
