@@ -557,7 +557,8 @@ fn demo(a: DemoArgs) -> Result<()> {
                     role.replace('_', "-")
                 ));
             };
-            let pem = std::fs::canonicalize(pem).with_context(|| format!("--trust-…: cannot read {pem}"))?;
+            let pem = std::fs::canonicalize(pem)
+                .with_context(|| format!("--trust-…: cannot read {pem}"))?;
             extra_peers.push_str(&format!(
                 "[[peer]]\ncountry = \"{cc}\"\nrole = \"{role}\"\nmetadata_url = \"{url}\"\ntrust_anchors = [{:?}]\n\n",
                 pem.display().to_string()
