@@ -42,6 +42,46 @@ pub struct TestConnector {
     enc_cert: Certificate,
     /// A second key nobody trusts (wrong-key and unknown-issuer cases).
     stranger: SoftwareSigner,
+    /// An RSA key, published beside the signing key, that signs with rsa-sha256 (PKCS#1 v1.5):
+    /// the target must refuse the algorithm, not the key.
+    legacy: LegacyRsaSigner,
+}
+
+/// RSA PKCS#1 v1.5 with SHA-256 (`rsa-sha256`): refused by eIDAS, never made by the node; the
+/// runner makes it only to see that a target refuses it (E041).
+struct LegacyRsaSigner {
+    pair: aws_lc_rs::signature::RsaKeyPair,
+    public: PublicKey,
+    cert: Certificate,
+}
+
+impl crate::crypto::Signer for LegacyRsaSigner {
+    fn algorithm(&self) -> crate::crypto::alg::SignatureAlgorithm {
+        crate::crypto::alg::SignatureAlgorithm::RsaPkcs1Legacy(
+            crate::crypto::alg::DigestAlgorithm::Sha256,
+        )
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, crate::crypto::CryptoError> {
+        let mut out = vec![0u8; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                message,
+                &mut out,
+            )
+            .map_err(|_| crate::crypto::CryptoError::SigningFailed)?;
+        Ok(out)
+    }
+
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    fn certificate(&self) -> Option<&Certificate> {
+        Some(&self.cert)
+    }
 }
 
 impl TestConnector {
@@ -62,6 +102,20 @@ impl TestConnector {
         )
         .map_err(|e| e.to_string())?;
         let stranger = SoftwareSigner::new(g.key, None, Some(g.cert)).map_err(|e| e.to_string())?;
+        let r = crate::crypto::generate::generate(
+            crate::crypto::generate::KeyKind::Rsa3072,
+            "conformance test Connector (rsa-sha256)",
+            country,
+            OffsetDateTime::now_utc().unix_timestamp() - 60,
+            2,
+        )
+        .map_err(|e| e.to_string())?;
+        let legacy = LegacyRsaSigner {
+            pair: aws_lc_rs::signature::RsaKeyPair::from_pkcs8(r.key.pkcs8_der())
+                .map_err(|e| e.to_string())?,
+            public: r.key.public_key().clone(),
+            cert: r.cert,
+        };
         Ok(TestConnector {
             base: base.trim_end_matches('/').to_string(),
             country: country.into(),
@@ -70,6 +124,7 @@ impl TestConnector {
             enc_key: encryption.0,
             enc_cert: encryption.1,
             stranger,
+            legacy,
         })
     }
 
@@ -96,7 +151,7 @@ impl TestConnector {
             entity_id,
             node_country: self.country.clone(),
             endpoint: self.acs(),
-            signing_certificates: vec![self.signing_cert.clone()],
+            signing_certificates: vec![self.signing_cert.clone(), self.legacy.cert.clone()],
             encryption_certificates: vec![self.enc_cert.clone()],
             loas: vec![],
             attributes: vec![],
@@ -466,6 +521,8 @@ enum Make {
     Unsigned,
     /// Signed by a key the target does not trust, with its certificate in KeyInfo.
     WrongKey,
+    /// Signed with rsa-sha256 (PKCS#1 v1.5) by a key the test Connector's metadata lists.
+    LegacyRsa,
     /// Signed, then one attribute changed.
     Tampered,
     /// An evil unsigned request carrying the genuine signed one, both with the same ID.
@@ -492,6 +549,7 @@ fn negatives() -> Vec<(&'static str, Make)> {
     vec![
         ("E039", Unsigned),
         ("E040", WrongKey),
+        ("E041", LegacyRsa),
         ("E043", Tampered),
         ("E044", Wrapped),
         ("E045", RedirectWeakSigAlg),
@@ -830,6 +888,7 @@ impl PsAudit {
                 make,
                 Make::Unsigned
                     | Make::WrongKey
+                    | Make::LegacyRsa
                     | Make::Tampered
                     | Make::Wrapped
                     | Make::RedirectWeakSigAlg
@@ -1103,6 +1162,16 @@ impl PsAudit {
             }
             Make::Unsigned => {
                 let x = base.to_xml();
+                Ok((
+                    x.clone(),
+                    self.post(http, sso, &STANDARD.encode(&x), None).await?,
+                ))
+            }
+            Make::LegacyRsa => {
+                let doc = xml::parse(base.to_xml().as_bytes(), &Limits::message())
+                    .map_err(|e| e.to_string())?;
+                let x = sign_element(&doc, doc.root(), &self.connector.legacy)
+                    .map_err(|e| e.to_string())?;
                 Ok((
                     x.clone(),
                     self.post(http, sso, &STANDARD.encode(&x), None).await?,
