@@ -513,6 +513,50 @@ pub(crate) fn metadata_results(
     (out, report)
 }
 
+/// How a target sends the browser on after a request it accepted: a redirect, or an onward
+/// form (as the EC reference node posts to its authentication), by where it goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Onward {
+    kind: &'static str,
+    target: String,
+    from: String,
+}
+
+impl Onward {
+    pub(super) fn of(a: &Answer, from: &str) -> Option<Onward> {
+        let path = |u: &str| {
+            absolute(from, u)
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("")
+                .to_string()
+        };
+        match a {
+            Answer::Proceeded(to) => Some(Onward {
+                kind: "redirect",
+                target: path(to),
+                from: from.to_string(),
+            }),
+            Answer::Page { status: 200, body } if body.contains("submit()") => {
+                let f = forms(body)
+                    .into_iter()
+                    .find(|f| f.method.eq_ignore_ascii_case("post") && !f.action.is_empty())?;
+                Some(Onward {
+                    kind: "form",
+                    target: path(&f.action),
+                    from: from.to_string(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `a` sends the browser where a correct request does.
+    pub(super) fn matches(&self, a: &Answer) -> bool {
+        Onward::of(a, &self.from).is_some_and(|o| o.kind == self.kind && o.target == self.target)
+    }
+}
+
 /// How a negative request is made.
 enum Make {
     /// Our request, changed, signed by our key (POST).
@@ -723,7 +767,10 @@ fn negatives() -> Vec<(&'static str, Make)> {
             "E080",
             Text(|x| format!("<!DOCTYPE r [<!ENTITY e \"boom\">]>{x}")),
         ),
-        ("E081", Raw(|| STANDARD.encode(vec![b' '; 200 * 1024]))),
+        (
+            "E081",
+            Signed(|r, _| r.provider_name = Some("x".repeat(160 * 1024))),
+        ),
         ("E082", Raw(|| "!!! not base64 !!!".into())),
     ]
 }
@@ -854,10 +901,66 @@ impl PsAudit {
             Level::High
         };
 
+        let req = self.request(&sso_post, level);
+        let relay = "conformance-relay-42";
+        let signed = match self.sign(&req.to_xml(), &self.connector.signer) {
+            Ok(s) => s,
+            Err(e) => {
+                return self.finish(
+                    started,
+                    catalogue,
+                    done,
+                    &format!("cannot sign: {e}"),
+                    progress,
+                );
+            }
+        };
+        let value = STANDARD.encode(&signed);
+        let first = self.post(&http, &sso_post, &value, Some(relay)).await;
+        let positive = by_id("D031");
+        // The baseline: how this target answers a correct request (sends the browser on, by a
+        // redirect or by an onward form). Negative cases are judged against it.
+        let onward = first
+            .as_ref()
+            .ok()
+            .and_then(|(a, _)| Onward::of(a, &sso_post));
+        let login_to = match (&first, &positive) {
+            (Ok((ans, _)), _) if onward.is_some() => Some(ans.clone()),
+            (Ok((_, shown)), Some(c)) => {
+                record(
+                    result(
+                        c,
+                        Outcome::Fail,
+                        "a correct POST request was not accepted",
+                        vec![Evidence::new(&signed, shown)],
+                    ),
+                    &mut done,
+                );
+                None
+            }
+            (Err(e), Some(c)) => {
+                record(result(c, Outcome::Fail, e.clone(), vec![]), &mut done);
+                None
+            }
+            _ => None,
+        };
         // --- negative requests (E) ----------------------------------------------------------
         let mut unverifiable_answered: Vec<String> = Vec::new();
+        let mut unverifiable_delivered = 0;
         for (id, make) in negatives() {
             let Some(c) = by_id(id) else {
+                continue;
+            };
+            let Some(onward) = &onward else {
+                record(
+                    result(
+                        &c,
+                        Outcome::Skip,
+                        "not reached: the target did not accept the test Connector's correct request (is the test Connector trusted?)",
+                        vec![],
+                    ),
+                    &mut done,
+                );
                 continue;
             };
             let (sent, answer) = match self
@@ -869,7 +972,7 @@ impl PsAudit {
                     // A node may answer an oversized request (413) and close the connection
                     // before the client has written it all: a refusal, when the node is up.
                     let up = http.c.get(&self.metadata_url).send().await.is_ok();
-                    let r = if matches!(make, Make::Raw(_)) && up {
+                    let r = if id == "E081" && up {
                         result(
                             &c,
                             Outcome::Pass,
@@ -895,15 +998,28 @@ impl PsAudit {
                     | Make::RedirectEmbeddedOnly
                     | Make::UnknownIssuer
             );
+            if unverifiable {
+                unverifiable_delivered += 1;
+            }
+            let accepted = onward.matches(&ans);
             let (outcome, reason) = match &ans {
-                Answer::Proceeded(to) => (
+                _ if accepted && id == "E079" => (
+                    Outcome::Skip,
+                    "accepted: the node may be ignoring the Subject, which the profile allows; confirm by hand"
+                        .to_string(),
+                ),
+                _ if accepted => (
                     Outcome::Fail,
-                    format!("accepted: the browser was sent on to {to}"),
+                    "accepted: the browser was sent on as for a correct request".to_string(),
+                ),
+                Answer::Saml { action, .. } if id == "E056" && action.contains("attacker.example") => (
+                    Outcome::Fail,
+                    format!("a Response was posted to the URL the request named: {action}"),
                 ),
                 Answer::Saml { value, .. } => match saml_status(value) {
                     Some((true, _)) => (
                         Outcome::Fail,
-                        "accepted: a success Response was issued".to_string(),
+                        "accepted: an assertion was issued".to_string(),
                     ),
                     Some((false, st)) => {
                         if unverifiable {
@@ -923,6 +1039,10 @@ impl PsAudit {
                     Outcome::Pass,
                     format!("refused with a local page (HTTP {status})"),
                 ),
+                Answer::Proceeded(to) => (
+                    Outcome::Pass,
+                    format!("refused: sent elsewhere than a correct request goes ({to})"),
+                ),
             };
             record(
                 result(&c, outcome, reason, vec![Evidence::new(sent, shown)]),
@@ -930,7 +1050,14 @@ impl PsAudit {
             );
         }
         if let Some(c) = by_id("F107") {
-            let r = if unverifiable_answered.is_empty() {
+            let r = if unverifiable_delivered == 0 {
+                result(
+                    &c,
+                    Outcome::Skip,
+                    "not reached: no unverifiable request was delivered",
+                    vec![],
+                )
+            } else if unverifiable_answered.is_empty() {
                 result(
                     &c,
                     Outcome::Pass,
@@ -965,10 +1092,10 @@ impl PsAudit {
                 EcdsaEncoding::Der,
             ) {
                 Ok(url) => match http.send(http.c.get(&url)).await {
-                    Ok((Answer::Proceeded(to), shown)) => result(
+                    Ok((ans, shown)) if Onward::of(&ans, redirect).is_some() => result(
                         &c,
                         Outcome::Pass,
-                        format!("accepted: sent on to {to}"),
+                        "accepted: the browser was sent on to authentication",
                         vec![Evidence::new(&url, shown)],
                     ),
                     Ok((_, shown)) => result(
@@ -983,50 +1110,15 @@ impl PsAudit {
             };
             record(r, &mut done);
         }
-        let req = self.request(&sso_post, level);
-        let relay = "conformance-relay-42";
-        let signed = match self.sign(&req.to_xml(), &self.connector.signer) {
-            Ok(s) => s,
-            Err(e) => {
-                return self.finish(
-                    started,
-                    catalogue,
-                    done,
-                    &format!("cannot sign: {e}"),
-                    progress,
-                );
-            }
-        };
-        let value = STANDARD.encode(&signed);
-        let first = self.post(&http, &sso_post, &value, Some(relay)).await;
-        let positive = by_id("D031");
-        let login_to = match (&first, &positive) {
-            (Ok((Answer::Proceeded(to), _)), _) => Some(to.clone()),
-            (Ok((_, shown)), Some(c)) => {
-                record(
-                    result(
-                        c,
-                        Outcome::Fail,
-                        "a correct POST request was not accepted",
-                        vec![Evidence::new(&signed, shown)],
-                    ),
-                    &mut done,
-                );
-                None
-            }
-            (Err(e), Some(c)) => {
-                record(result(c, Outcome::Fail, e.clone(), vec![]), &mut done);
-                None
-            }
-            _ => None,
-        };
         // The same request again: refused by the replay cache (E.83).
-        if let Some(c) = by_id("E083") {
+        if let Some(c) = by_id("E083")
+            && let Some(onward) = &onward
+        {
             let r = match self.post(&http, &sso_post, &value, Some(relay)).await {
-                Ok((Answer::Proceeded(to), shown)) => result(
+                Ok((ans, shown)) if onward.matches(&ans) => result(
                     &c,
                     Outcome::Fail,
-                    format!("the replayed request was accepted again ({to})"),
+                    "the replayed request was accepted again",
                     vec![Evidence::new(&signed, shown)],
                 ),
                 Ok((Answer::Saml { value: v, .. }, shown))
@@ -1049,10 +1141,36 @@ impl PsAudit {
             };
             record(r, &mut done);
         }
-        if let Some(to) = login_to {
-            match self.login(&http, &to).await {
+        if !self.login && login_to.is_some() {
+            if let Some(c) = &positive {
+                record(
+                    result(
+                        c,
+                        Outcome::Skip,
+                        "accepted; the login was not driven (--no-login)",
+                        vec![],
+                    ),
+                    &mut done,
+                );
+            }
+        } else if let Some(to) = login_to {
+            match self.login(&http, to, &sso_post).await {
                 Ok((answer_form, trail, callback)) => {
-                    if let Some(c) = &positive {
+                    let success = matches!(&answer_form, Answer::Saml { value, .. }
+                        if saml_status(value).is_some_and(|(issued, code)| issued && code == saml::status::SUCCESS));
+                    if let Some(c) = &positive
+                        && !success
+                    {
+                        record(
+                            result(
+                                c,
+                                Outcome::Fail,
+                                "the login ended in an error Response",
+                                vec![Evidence::new(&signed, &trail)],
+                            ),
+                            &mut done,
+                        );
+                    } else if let Some(c) = &positive {
                         record(
                             result(
                                 c,
@@ -1100,9 +1218,7 @@ impl PsAudit {
                             result(
                                 c,
                                 Outcome::Skip,
-                                format!(
-                                    "accepted (sent on to {to}); the login needs a person: {why}"
-                                ),
+                                format!("accepted; the login needs a person: {why}"),
                                 vec![],
                             ),
                             &mut done,
@@ -1185,8 +1301,15 @@ impl PsAudit {
                 ))
             }
             Make::Tampered => {
-                let x = self.sign(&base.to_xml(), signer)?;
-                let t = x.replacen("IsPassive=\"false\"", "IsPassive=\"true\"", 1);
+                // A neutral field changed after signing: only the signature is wrong.
+                let mut r = base;
+                r.provider_name = Some("conformance".into());
+                let x = self.sign(&r.to_xml(), signer)?;
+                let t = x.replacen(
+                    "ProviderName=\"conformance\"",
+                    "ProviderName=\"conformance, changed\"",
+                    1,
+                );
                 Ok((
                     t.clone(),
                     self.post(http, sso, &STANDARD.encode(&t), None).await?,
@@ -1196,7 +1319,7 @@ impl PsAudit {
                 let x = self.sign(&base.to_xml(), signer)?;
                 // The evil request keeps the genuine one's ID: two elements with one ID.
                 let mut evil = base.clone();
-                evil.force_authn = Some(false);
+                evil.provider_name = Some("the evil twin".into());
                 let evil_xml = evil.to_xml();
                 // The genuine signed request goes inside the evil one's Extensions.
                 let inner = x.trim_start_matches(|c| c != '<');
@@ -1226,7 +1349,10 @@ impl PsAudit {
             }
             Make::DuplicateId => {
                 let first = self.sign(&base.to_xml(), signer)?;
-                let _ = self.post(http, sso, &STANDARD.encode(&first), None).await?;
+                let (a, _) = self.post(http, sso, &STANDARD.encode(&first), None).await?;
+                if Onward::of(&a, sso).is_none() {
+                    return Err("the first request, correct, was not accepted".into());
+                }
                 let mut again = base;
                 again.issue_instant = Some(saml::format_instant(OffsetDateTime::now_utc()));
                 again.provider_name = Some("second request, same ID".into());
@@ -1248,23 +1374,17 @@ impl PsAudit {
                 let mut r = self.request(redirect, level);
                 r.destination = Some(redirect.into());
                 let url = if matches!(make, Make::RedirectWeakSigAlg) {
-                    let good = saml::binding::redirect_url(
+                    // A signature that verifies, by a key the metadata lists, with a SigAlg eIDAS
+                    // does not allow (rsa-sha256, PKCS#1 v1.5).
+                    saml::binding::redirect_url(
                         redirect,
                         "SAMLRequest",
                         &r.to_xml(),
                         None,
-                        signer,
+                        &self.connector.legacy,
                         EcdsaEncoding::Der,
                     )
-                    .map_err(|e| e.to_string())?;
-                    // The same signature value, announced as rsa-sha1: not an allowed SigAlg.
-                    let sig_alg = crate::xmlsec::redirect::url_encode(signer_alg_uri(signer));
-                    good.replace(
-                        &sig_alg,
-                        &crate::xmlsec::redirect::url_encode(
-                            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
-                        ),
-                    )
+                    .map_err(|e| e.to_string())?
                 } else {
                     let x = self.sign(&r.to_xml(), signer)?;
                     format!(
@@ -1311,7 +1431,9 @@ impl PsAudit {
             .post(http, sso, &STANDARD.encode(&signed), None)
             .await?
         {
-            (Answer::Proceeded(to), _) => self.login(http, &to).await.map(|(a, _, _)| a),
+            (ans, _) if Onward::of(&ans, sso).is_some() => {
+                self.login(http, ans, sso).await.map(|(a, _, _)| a)
+            }
             (_, shown) => Err(format!(
                 "the request was not accepted: {}",
                 shown.lines().next().unwrap_or("")
@@ -1361,14 +1483,12 @@ impl PsAudit {
         let shown = |x: &Option<(Option<String>, String)>| format!("{x:?}");
         if let Some(c) = by_id("D033") {
             let a = self.name_id(first);
-            let b = match self.login_with(http, sso, level, Some(PERSISTENT)).await {
-                Ok(ans) => self.name_id(&ans),
-                Err(e) => {
-                    out.push(result(c, Outcome::Skip, e, vec![]));
-                    None
-                }
-            };
-            if b.is_some() || a.is_none() {
+            let second = self.login_with(http, sso, level, Some(PERSISTENT)).await;
+            if let Err(e) = &second {
+                out.push(result(c, Outcome::Skip, e.clone(), vec![]));
+            }
+            if let Ok(ans) = second {
+                let b = self.name_id(&ans);
                 let ok = a.is_some()
                     && a == b
                     && a.as_ref().and_then(|x| x.0.as_deref()) == Some(PERSISTENT);
@@ -1442,7 +1562,7 @@ impl PsAudit {
                         vec![Evidence::new("a login without NameIDPolicy", shown(&n))],
                     )
                 }
-                Err(e) => result(c, Outcome::Fail, e, vec![]),
+                Err(e) => result(c, Outcome::Skip, e, vec![]),
             });
         }
         out
@@ -1451,22 +1571,41 @@ impl PsAudit {
     /// The scripted test login: follow the target's pages, submitting each form with its
     /// first choices and its affirmative button, until an auto-posting Response comes. Returns
     /// that answer, the trail, and the callback URL (to try it a second time).
-    async fn login(&self, http: &Http, start: &str) -> Result<(Answer, String, String), String> {
+    async fn login(
+        &self,
+        http: &Http,
+        first: Answer,
+        from: &str,
+    ) -> Result<(Answer, String, String), String> {
         let mut trail = String::new();
-        let mut next = http.c.get(start);
         let mut callback = String::new();
-        let mut current = start.to_string();
+        let mut current = from.to_string();
+        let mut pending = Some(first);
+        let mut next = http.c.get(from);
         for _ in 0..8 {
-            let (ans, shown) = http.send(next).await?;
-            trail.push_str(&format!(
-                "--> {current}\n{}\n\n",
-                shown.lines().take(3).collect::<Vec<_>>().join("\n")
-            ));
+            let ans = match pending.take() {
+                Some(a) => a,
+                None => {
+                    let (ans, shown) = http.send(next).await?;
+                    trail.push_str(&format!(
+                        "--> {current}\n{}\n\n",
+                        shown.lines().take(3).collect::<Vec<_>>().join("\n")
+                    ));
+                    ans
+                }
+            };
             match ans {
                 Answer::Saml { .. } => return Ok((ans, trail, callback)),
                 Answer::Proceeded(to) => {
                     let to = absolute(&current, &to);
-                    if to.contains("callback") {
+                    // The redirect back to the node (ID-porten's answer), by its path only: a
+                    // redirect_uri inside a query says nothing.
+                    if to
+                        .split(['?', '#'])
+                        .next()
+                        .unwrap_or("")
+                        .contains("callback")
+                    {
                         callback = to.clone();
                     }
                     current = to.clone();
@@ -1755,11 +1894,6 @@ impl PsAudit {
     }
 }
 
-fn signer_alg_uri(s: &SoftwareSigner) -> &'static str {
-    use crate::crypto::Signer;
-    s.algorithm().uri()
-}
-
 /// `to` against the page it came from.
 pub(super) fn absolute(from: &str, to: &str) -> String {
     if to.starts_with("http://") || to.starts_with("https://") {
@@ -1802,5 +1936,6 @@ fn saml_status(b64: &str) -> Option<(bool, String)> {
         || root
             .first_child_named(saml::ns::ASSERTION, "Assertion")
             .is_some();
-    Some((code == saml::status::SUCCESS && has_assertion, code))
+    // An assertion, whatever the status, is an assertion issued.
+    Some((has_assertion, code))
 }
