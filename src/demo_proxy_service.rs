@@ -148,6 +148,17 @@ impl DemoProxyService {
         format!("{}/sso", self.base)
     }
 
+    /// SPType in the Connector's metadata, if it puts it there.
+    pub fn connector_sp_type(&self) -> Option<String> {
+        self.connector.entity.sp_type.clone().or_else(|| {
+            self.connector
+                .entity
+                .sp
+                .as_ref()
+                .and_then(|r| r.sp_type.clone())
+        })
+    }
+
     pub fn persons(&self) -> &[DemoPerson] {
         &self.persons
     }
@@ -281,6 +292,18 @@ impl DemoProxyService {
             .ok_or_else(|| "the Connector's metadata has no ACS".into())
     }
 
+    /// `<our country>/<the Connector's NodeCountry>/<id>`.
+    fn person_identifier(&self, person: &DemoPerson) -> String {
+        let to = self
+            .connector
+            .entity
+            .sp
+            .as_ref()
+            .and_then(|r| r.node_country.clone())
+            .unwrap_or_else(|| "NO".into());
+        format!("{}/{to}/{}", self.country, person.id)
+    }
+
     /// The identity of `person` at `level`, with the optional attributes the request asked for.
     pub fn identity(
         &self,
@@ -298,7 +321,7 @@ impl DemoProxyService {
         let mut attrs = vec![
             light::Attribute {
                 name: attributes::PERSON_IDENTIFIER.into(),
-                values: vec![format!("{}/NO/{}", self.country, person.id)],
+                values: vec![self.person_identifier(person)],
             },
             light::Attribute {
                 name: attributes::CURRENT_FAMILY_NAME.into(),
@@ -323,7 +346,7 @@ impl DemoProxyService {
             });
         }
         light::Authenticated {
-            person_identifier: format!("{}/NO/{}", self.country, person.id),
+            person_identifier: self.person_identifier(person),
             attributes: attrs,
             loa: LevelOfAssurance::Notified(level),
             authn_instant: self.clock.now(),

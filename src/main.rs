@@ -1156,13 +1156,13 @@ fn conformance_key(
     dir: &Path,
     cn: &str,
     country: &str,
+    kind: KeyKind,
 ) -> Result<(PrivateKey, eidas_node::crypto::Certificate)> {
     if !dir.join("key.pem").exists() {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
             .as_secs() as i64;
-        let g =
-            generate(KeyKind::EcP256, cn, country, now - 60, 365).map_err(|e| anyhow!("{e}"))?;
+        let g = generate(kind, cn, country, now - 60, 365).map_err(|e| anyhow!("{e}"))?;
         std::fs::create_dir_all(dir)?;
         write_new(&dir.join("key.pem"), g.key.pkcs8_pem().as_bytes(), 0o600)?;
         write_new(&dir.join("cert.pem"), g.cert.to_pem().as_bytes(), 0o644)?;
@@ -1180,11 +1180,21 @@ fn conformance_ps(a: ConformanceArgs) -> Result<()> {
         &a.keys.join("signing"),
         "eidas conformance test Connector",
         &a.country,
+        KeyKind::EcP256,
     )?;
     let encryption = conformance_key(
         &a.keys.join("encryption"),
         "eidas conformance test Connector encryption",
         &a.country,
+        KeyKind::EcP256,
+    )?;
+    // RSA-3072, published beside the signing key, for the rsa-sha256 case (E041, E045): kept
+    // with the other keys, so a target that cached the metadata knows it.
+    let legacy = conformance_key(
+        &a.keys.join("rsa-sha256"),
+        "eidas conformance test Connector (rsa-sha256)",
+        &a.country,
+        KeyKind::Rsa3072,
     )?;
     let listener = std::net::TcpListener::bind(&a.listen)
         .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -1199,8 +1209,10 @@ fn conformance_ps(a: ConformanceArgs) -> Result<()> {
         )
     });
     let tc = Arc::new(
-        eidas_node::conformance::ps::TestConnector::new(&base, &a.country, signing, encryption)
-            .map_err(|e| anyhow!("{e}"))?,
+        eidas_node::conformance::ps::TestConnector::new(
+            &base, &a.country, signing, encryption, legacy,
+        )
+        .map_err(|e| anyhow!("{e}"))?,
     );
     println!(
         "test Connector metadata: {}\ntest Connector signing certificate: {}",
@@ -1263,6 +1275,7 @@ fn write_reports(report: &eidas_node::conformance::Report, out: &Path) -> Result
     std::fs::write(out.join("report.junit.xml"), report.to_junit())?;
     std::fs::write(out.join("report.html"), report.to_html())?;
     let fails = report.count(Outcome::Fail);
+    let nothing = report.count(Outcome::Pass) == 0;
     println!(
         "{} passed, {} failed, {} skipped; reports in {}",
         report.count(Outcome::Pass),
@@ -1272,6 +1285,11 @@ fn write_reports(report: &eidas_node::conformance::Report, out: &Path) -> Result
     );
     if fails > 0 {
         return Err(refused(format!("{fails} checks failed")));
+    }
+    if nothing {
+        return Err(refused(
+            "nothing could be checked: see the reasons in the report",
+        ));
     }
     Ok(())
 }
@@ -1301,14 +1319,16 @@ fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
                 &tls_roots,
             )
             .map_err(|e| anyhow!("{e}"))?;
-            let md = client
-                .get(&a.metadata)
-                .send()
+            let md = eidas_node::conformance::ps::fetch_metadata(&client, &a.metadata)
                 .await
-                .map_err(|e| anyhow!("cannot fetch {}: {e}", a.metadata))?
-                .text()
-                .await?;
-            let (key, cert) = conformance_key(&a.keys.join("ps-signing"), "eidas conformance test Proxy-Service", &a.country)?;
+                .ok_or_else(|| anyhow!("cannot fetch {}", a.metadata))?;
+            let md = String::from_utf8_lossy(&md).into_owned();
+            let (key, cert) = conformance_key(
+                &a.keys.join("ps-signing"),
+                "eidas conformance test Proxy-Service",
+                &a.country,
+                KeyKind::EcP256,
+            )?;
             let listener = tokio::net::TcpListener::bind(&a.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", a.listen))?;

@@ -170,10 +170,7 @@ impl ConnectorAudit {
             &self.tls_roots,
         );
         let fetched = match &http {
-            Ok(c) => match c.get(&self.metadata_url).send().await {
-                Ok(r) => crate::outbound::read_limited(r, 4 * 1024 * 1024).await.ok(),
-                Err(_) => None,
-            },
+            Ok(c) => super::ps::fetch_metadata(c, &self.metadata_url).await,
             Err(_) => None,
         };
         let mut why = "the target's metadata could not be fetched".to_string();
@@ -459,9 +456,13 @@ impl ConnectorAudit {
                     && a.name_format.as_deref() == Some(saml::ATTRNAME_FORMAT_URI)
             })
         });
-        let sp_type_ok = ext
-            .and_then(|e| e.sp_type.as_deref())
-            .is_some_and(|t| t == "public" || t == "private");
+        // SPType in the request, or in the Connector's metadata — exactly one of the two.
+        let in_request = ext.and_then(|e| e.sp_type.as_deref());
+        let sp_type_ok = match (in_request, s.ps.connector_sp_type()) {
+            (Some(t), None) => t == "public" || t == "private",
+            (None, Some(_)) => true,
+            _ => false,
+        };
         g(
             "G112",
             mds_ok && sp_type_ok,

@@ -65,7 +65,22 @@ pub struct Evidence {
 /// Longest text kept as evidence (per side).
 const MAX_EVIDENCE: usize = 16 * 1024;
 
+/// Control characters from the target (NUL, ESC …) would make the JUnit file invalid XML and
+/// could drive the terminal: they become U+FFFD; line breaks and tabs stay.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn clip(s: &str) -> String {
+    let s = &printable(s);
     if s.len() <= MAX_EVIDENCE {
         return s.to_string();
     }
@@ -238,7 +253,7 @@ pub(crate) fn complete(
             clause: c.clause.clone(),
             severity: c.severity.clone(),
             outcome: Outcome::Skip,
-            reason,
+            reason: printable(&reason),
             evidence: vec![],
         };
         progress(&r);
@@ -365,6 +380,11 @@ mod tests {
         let junit = r.to_junit();
         assert!(junit.contains("failures=\"1\"") && !junit.contains("<script>"));
         let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(
+            printable("a\u{0}b\u{1b}[2Jc\nd"),
+            "a\u{FFFD}b\u{FFFD}[2Jc\nd"
+        );
+        assert!(!Evidence::new("\u{0}", "\u{1b}").received.contains('\u{1b}'));
         assert_eq!(json["results"][0]["outcome"], "fail");
     }
 }

@@ -90,6 +90,7 @@ impl TestConnector {
         country: &str,
         signing: (PrivateKey, Certificate),
         encryption: (PrivateKey, Certificate),
+        legacy: (PrivateKey, Certificate),
     ) -> Result<Self, String> {
         let signer = SoftwareSigner::new(signing.0, None, Some(signing.1.clone()))
             .map_err(|e| e.to_string())?;
@@ -102,19 +103,11 @@ impl TestConnector {
         )
         .map_err(|e| e.to_string())?;
         let stranger = SoftwareSigner::new(g.key, None, Some(g.cert)).map_err(|e| e.to_string())?;
-        let r = crate::crypto::generate::generate(
-            crate::crypto::generate::KeyKind::Rsa3072,
-            "conformance test Connector (rsa-sha256)",
-            country,
-            OffsetDateTime::now_utc().unix_timestamp() - 60,
-            2,
-        )
-        .map_err(|e| e.to_string())?;
         let legacy = LegacyRsaSigner {
-            pair: aws_lc_rs::signature::RsaKeyPair::from_pkcs8(r.key.pkcs8_der())
-                .map_err(|e| e.to_string())?,
-            public: r.key.public_key().clone(),
-            cert: r.cert,
+            pair: aws_lc_rs::signature::RsaKeyPair::from_pkcs8(legacy.0.pkcs8_der())
+                .map_err(|_| "the rsa-sha256 key must be RSA".to_string())?,
+            public: legacy.0.public_key().clone(),
+            cert: legacy.1,
         };
         Ok(TestConnector {
             base: base.trim_end_matches('/').to_string(),
@@ -397,7 +390,7 @@ pub(super) fn result(
         clause: c.clause.clone(),
         severity: c.severity.clone(),
         outcome,
-        reason: reason.into(),
+        reason: super::printable(&reason.into()),
         evidence,
     }
 }
@@ -446,6 +439,15 @@ fn metadata_findings_by_check() -> HashMap<String, Vec<String>> {
     map
 }
 
+/// The target's metadata: a 2xx answer within 4 MiB, else None (nothing to judge).
+pub async fn fetch_metadata(c: &reqwest::Client, url: &str) -> Option<Vec<u8>> {
+    let r = c.get(url).send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    crate::outbound::read_limited(r, 4 * 1024 * 1024).await.ok()
+}
+
 /// The §7 A checks and those of `section` (B: a Proxy-Service, C: a Connector) that a
 /// metadata document answers: each passes when the metadata checker has no must finding of the
 /// rules whose clause names it (conformance/rules.toml).
@@ -467,6 +469,25 @@ pub(crate) fn metadata_results(
         },
     );
     let map = metadata_findings_by_check();
+    if report.entities.is_empty() {
+        // Not metadata at all (an error page, say): every metadata check fails on that alone.
+        let why = report
+            .findings
+            .first()
+            .map(|f| format!("{} {}", f.id, f.message))
+            .unwrap_or_else(|| "no EntityDescriptor".into());
+        for c in catalogue.iter().filter(|c| {
+            (c.id.starts_with('A') || c.id.starts_with(section)) && map.contains_key(&c.id)
+        }) {
+            out.push(result(
+                c,
+                Outcome::Fail,
+                format!("not readable as eIDAS metadata: {why}"),
+                vec![Evidence::new(format!("GET {url}"), &md_text)],
+            ));
+        }
+        return (out, report);
+    }
     for c in catalogue
         .iter()
         .filter(|c| c.id.starts_with('A') || c.id.starts_with(section))
@@ -491,7 +512,13 @@ pub(crate) fn metadata_results(
         let hits: Vec<String> = report
             .findings
             .iter()
-            .filter(|f| ids.iter().any(|i| i == f.id) && f.severity == mdcheck::Severity::Must)
+            // By the catalogue's severity: a must check fails on a must or should finding of
+            // its rules, a should check on a must finding.
+            .filter(|f| {
+                ids.iter().any(|i| i == f.id)
+                    && (f.severity == mdcheck::Severity::Must
+                        || (c.severity == "must" && f.severity == mdcheck::Severity::Should))
+            })
             .map(|f| format!("{} [{}] {}", f.id, f.severity.as_str(), f.message))
             .collect();
         out.push(if hits.is_empty() {
@@ -848,11 +875,7 @@ impl PsAudit {
                 );
             }
         };
-        let md_answer = http.c.get(&self.metadata_url).send().await;
-        let md_bytes = match md_answer {
-            Ok(r) => crate::outbound::read_limited(r, 4 * 1024 * 1024).await.ok(),
-            Err(_) => None,
-        };
+        let md_bytes = fetch_metadata(&http.c, &self.metadata_url).await;
         let Some(md_bytes) = md_bytes else {
             return self.finish(
                 started,
