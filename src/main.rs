@@ -557,11 +557,26 @@ fn demo(a: DemoArgs) -> Result<()> {
                     role.replace('_', "-")
                 ));
             };
+            // Written into the configuration: only what needs no TOML escaping gets there.
+            let plain = |v: &str| !v.chars().any(|c| c == '"' || c == '\\' || c.is_control());
+            if cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(anyhow!(
+                    "--trust-…: {cc:?} is not a two-letter country code"
+                ));
+            }
+            if !plain(url) || !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(anyhow!("--trust-…: {url:?} is not a metadata URL"));
+            }
             let pem = std::fs::canonicalize(pem)
                 .with_context(|| format!("--trust-…: cannot read {pem}"))?;
+            let pem = pem.display().to_string();
+            if !plain(&pem) {
+                return Err(anyhow!(
+                    "--trust-…: the certificate path {pem:?} cannot be written"
+                ));
+            }
             extra_peers.push_str(&format!(
-                "[[peer]]\ncountry = \"{cc}\"\nrole = \"{role}\"\nmetadata_url = \"{url}\"\ntrust_anchors = [{:?}]\n\n",
-                pem.display().to_string()
+                "[[peer]]\ncountry = \"{cc}\"\nrole = \"{role}\"\nmetadata_url = \"{url}\"\ntrust_anchors = [\"{pem}\"]\n\n"
             ));
         }
     }

@@ -377,3 +377,43 @@ async fn the_demo_lets_a_european_log_in_to_the_norwegian_service() {
         }
     }
 }
+
+#[test]
+fn the_demo_refuses_trust_options_it_cannot_write_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("c.pem");
+    std::fs::write(&cert, "x").unwrap();
+    let c = cert.display();
+    for (spec, why) in [
+        ("XC".to_string(), "give COUNTRY,METADATA_URL,CERT_PEM"),
+        (
+            format!("xc,http://127.0.0.1:1/metadata,{c}"),
+            "two-letter country code",
+        ),
+        (
+            format!("XC,http://127.0.0.1:1/m\"eta,{c}"),
+            "not a metadata URL",
+        ),
+        (
+            format!("XC,ftp://example/metadata,{c}"),
+            "not a metadata URL",
+        ),
+        (
+            "XC,http://127.0.0.1:1/metadata,/no/such.pem".to_string(),
+            "cannot read",
+        ),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_eidas-node"))
+            .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("demo"))
+            .args(["--trust-connector", &spec])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{spec}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(why),
+            "{spec}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
