@@ -86,6 +86,9 @@ pub struct DemoProxyService {
     persons: Vec<DemoPerson>,
     /// The levels its metadata publishes.
     levels: Vec<Level>,
+    /// More certificates its metadata lists for signing (the conformance runner's rsa-sha256
+    /// key).
+    extra_signing: Vec<Certificate>,
     clock: Arc<dyn Clock>,
     pending: Mutex<(HashMap<String, AuthnRequest>, Vec<String>)>,
 }
@@ -129,6 +132,7 @@ impl DemoProxyService {
             connector,
             persons,
             levels: vec![Level::Substantial, Level::High],
+            extra_signing: vec![],
             clock,
             pending: Mutex::new((HashMap::new(), Vec::new())),
         })
@@ -137,6 +141,12 @@ impl DemoProxyService {
     /// Publish only these levels.
     pub fn with_levels(mut self, levels: Vec<Level>) -> Self {
         self.levels = levels;
+        self
+    }
+
+    /// List one more signing certificate in the metadata.
+    pub fn with_extra_signing_certificate(mut self, cert: Certificate) -> Self {
+        self.extra_signing.push(cert);
         self
     }
 
@@ -171,7 +181,9 @@ impl DemoProxyService {
             entity_id: self.metadata_url(),
             node_country: self.country.clone(),
             endpoint: self.sso(),
-            signing_certificates: vec![self.signing_cert.clone()],
+            signing_certificates: std::iter::once(self.signing_cert.clone())
+                .chain(self.extra_signing.iter().cloned())
+                .collect(),
             encryption_certificates: vec![],
             loas: self
                 .levels

@@ -1344,6 +1344,14 @@ fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
                 &a.country,
                 KeyKind::EcP256,
             )?;
+            let (rsa_key, rsa_cert) = conformance_key(
+                &a.keys.join("ps-rsa-sha256"),
+                "eidas conformance test Proxy-Service (rsa-sha256)",
+                &a.country,
+                KeyKind::Rsa3072,
+            )?;
+            let legacy = eidas_node::conformance::ps::LegacyRsaSigner::new(&rsa_key, rsa_cert.clone())
+                .map_err(|e| anyhow!("{e}"))?;
             let listener = tokio::net::TcpListener::bind(&a.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -1361,7 +1369,8 @@ fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
                     eidas_node::demo_proxy_service::demo_persons(),
                     Arc::new(eidas_node::clock::SystemClock),
                 )
-                .map_err(|e| anyhow!("{e}"))?,
+                .map_err(|e| anyhow!("{e}"))?
+                .with_extra_signing_certificate(rsa_cert),
             );
             println!(
                 "test Proxy-Service metadata: {}\ntest Proxy-Service signing certificate: {}\ncountry: {}",
@@ -1382,6 +1391,7 @@ fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
                 ps,
                 country: a.country.clone(),
                 success_marker: a.success_marker.clone(),
+                legacy: Some(legacy),
             });
         }
         let audit = eidas_node::conformance::connector::ConnectorAudit {

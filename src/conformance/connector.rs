@@ -35,6 +35,8 @@ pub struct Start {
     pub sso: String,
     /// Text on the relying party's page that means "logged in" (besides an OIDC `code`).
     pub success_marker: String,
+    /// Signs with rsa-sha256 by a key the test Proxy-Service's metadata lists (H119).
+    pub legacy: Option<super::ps::LegacyRsaSigner>,
 }
 
 /// A broken Response: which check, and how it is made.
@@ -47,6 +49,8 @@ enum Broken {
     Unsigned,
     /// The good Response signed again by a key its metadata does not list.
     OtherKey,
+    /// The good Response signed again with rsa-sha256 (PKCS#1 v1.5) by a key it lists.
+    LegacyRsa,
     /// Signature wrapping: an unsigned evil Response (success, same InResponseTo) carrying the
     /// genuine signed one in its Extensions.
     Wrapped,
@@ -61,6 +65,7 @@ fn cases() -> Vec<(&'static str, Broken)> {
         ("H117", Broken::Unsigned),
         ("H135", Broken::Wrapped),
         ("H118", Broken::OtherKey),
+        ("H119", Broken::LegacyRsa),
         (
             "H120",
             Broken::Answer(none_a(), none_r(), Carry::Plaintext, true),
@@ -575,6 +580,20 @@ impl ConnectorAudit {
                     );
                     (evil, a)
                 }),
+                Broken::LegacyRsa => match &s.legacy {
+                    None => Err("no rsa-sha256 key".to_string()),
+                    Some(legacy) => {
+                        s.ps.answer(&req, &person, level, |_| {})
+                            .and_then(|(x, a)| {
+                                let bare = strip_signature(&x);
+                                let doc = xml::parse(bare.as_bytes(), &Limits::message())
+                                    .map_err(|e| e.to_string())?;
+                                crate::xmlsec::dsig::sign_element(&doc, doc.root(), legacy)
+                                    .map(|x| (x, a))
+                                    .map_err(|e| e.to_string())
+                            })
+                    }
+                },
                 Broken::OtherKey => {
                     s.ps.answer(&req, &person, level, |_| {})
                         .and_then(|(x, a)| {

@@ -48,11 +48,27 @@ pub struct TestConnector {
 }
 
 /// RSA PKCS#1 v1.5 with SHA-256 (`rsa-sha256`): refused by eIDAS, never made by the node; the
-/// runner makes it only to see that a target refuses it (E041).
-struct LegacyRsaSigner {
+/// runner makes it only to see that a target refuses it (E041, E045, H119).
+pub struct LegacyRsaSigner {
     pair: aws_lc_rs::signature::RsaKeyPair,
     public: PublicKey,
     cert: Certificate,
+}
+
+impl LegacyRsaSigner {
+    /// From an RSA key and its certificate.
+    pub fn new(key: &PrivateKey, cert: Certificate) -> Result<Self, String> {
+        Ok(LegacyRsaSigner {
+            pair: aws_lc_rs::signature::RsaKeyPair::from_pkcs8(key.pkcs8_der())
+                .map_err(|_| "the rsa-sha256 key must be RSA".to_string())?,
+            public: key.public_key().clone(),
+            cert,
+        })
+    }
+
+    pub fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
 }
 
 impl crate::crypto::Signer for LegacyRsaSigner {
@@ -103,12 +119,7 @@ impl TestConnector {
         )
         .map_err(|e| e.to_string())?;
         let stranger = SoftwareSigner::new(g.key, None, Some(g.cert)).map_err(|e| e.to_string())?;
-        let legacy = LegacyRsaSigner {
-            pair: aws_lc_rs::signature::RsaKeyPair::from_pkcs8(legacy.0.pkcs8_der())
-                .map_err(|_| "the rsa-sha256 key must be RSA".to_string())?,
-            public: legacy.0.public_key().clone(),
-            cert: legacy.1,
-        };
+        let legacy = LegacyRsaSigner::new(&legacy.0, legacy.1)?;
         Ok(TestConnector {
             base: base.trim_end_matches('/').to_string(),
             country: country.into(),
