@@ -61,6 +61,30 @@ pub trait IdentityMatcher: Send + Sync {
     fn find<'a>(&'a self, q: &'a MatchQuery) -> MatchFuture<'a>;
 }
 
+/// The `pid` for a person the foreign node vouched for: their identifier, birth date and
+/// country asked of `m`. No match, or a matcher that is down (logged), is no `pid`: the login
+/// goes on without it.
+pub async fn pid_for(
+    m: &dyn IdentityMatcher,
+    who: &super::Identity,
+    correlation: &str,
+) -> Option<IdentityNumber> {
+    let q = MatchQuery {
+        person_identifier: who.person_identifier.clone(),
+        country: who.citizen_country.clone(),
+        date_of_birth: who
+            .value(crate::eidas::attributes::DATE_OF_BIRTH)
+            .and_then(|d| crate::eidas::attributes::parse_date_of_birth(d).ok()),
+    };
+    match m.find(&q).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(correlation, error = %e, "identity matching failed; no pid");
+            None
+        }
+    }
+}
+
 /// ISO 3166-1 alpha-3 for the alpha-2 codes eIDAS nodes use (EL is Greece, as in eIDAS; XE
 /// and the demo's codes map to themselves with an X).
 pub fn alpha3(alpha2: &str) -> Option<&'static str> {
@@ -298,6 +322,36 @@ identity_number = "15838512329"
         );
         let bad = FILE.replace("15838512329", "15838512328");
         assert!(FileMatcher::parse(&bad, true).is_err());
+    }
+
+    #[test]
+    fn two_rows_for_one_person_are_no_match() {
+        let twice = format!("{FILE}{}", FILE.replace("15838512329", "23906398699"));
+        let m = FileMatcher::parse(&twice, true).unwrap();
+        let hit = crate::store::block_on(m.find(&q("XE/NO/XE-1001", Some(date!(1990 - 04 - 12)))));
+        assert_eq!(hit.unwrap(), None, "ambiguous: no pid");
+    }
+
+    struct Down;
+    impl IdentityMatcher for Down {
+        fn find<'a>(&'a self, _: &'a MatchQuery) -> MatchFuture<'a> {
+            Box::pin(async { Err(MatchError::Unavailable("down".into())) })
+        }
+    }
+
+    #[test]
+    fn a_matcher_that_is_down_gives_no_pid_and_the_login_goes_on() {
+        let who = crate::connector::Identity {
+            person_identifier: "XE/NO/XE-1001".into(),
+            citizen_country: "XE".into(),
+            loa: crate::eidas::loa::Level::High,
+            attributes: vec![],
+            authn_instant: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(crate::store::block_on(pid_for(&Down, &who, "c")), None);
+        let m = FileMatcher::parse(FILE, true).unwrap();
+        // No birth date sent: the row with one does not match.
+        assert_eq!(crate::store::block_on(pid_for(&m, &who, "c")), None);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 use super::i18n::{self, Lang};
 use super::ps::{auto_post, correlation_id, html_response, page};
 use super::{AppState, CnRuntime, Shared};
-use crate::connector::matching::MatchQuery;
 use crate::connector::{self, Outcome, Outgoing, Receiver, Refused};
 use crate::oidc::provider::{AuthzError, AuthzRequest, OAuthError};
 use axum::Json;
@@ -644,26 +643,9 @@ pub(super) async fn acs(
         }
         Outcome::Authenticated(who) => who,
     };
-    // Identity matching: a match adds `pid`; no match (or a matcher that is down) does not stop
-    // the login.
     let pid = match &rt.matcher {
+        Some(m) => connector::matching::pid_for(m.as_ref(), &who, &correlation).await,
         None => None,
-        Some(m) => {
-            let q = MatchQuery {
-                person_identifier: who.person_identifier.clone(),
-                country: who.citizen_country.clone(),
-                date_of_birth: who
-                    .value(crate::eidas::attributes::DATE_OF_BIRTH)
-                    .and_then(|d| crate::eidas::attributes::parse_date_of_birth(d).ok()),
-            };
-            match m.find(&q).await {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(correlation, error = %e, "identity matching failed; no pid");
-                    None
-                }
-            }
-        }
     };
     let optional = rt
         .provider
