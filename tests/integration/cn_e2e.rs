@@ -1557,3 +1557,88 @@ async fn a_name_in_another_script_reaches_the_relying_party_in_latin_script_firs
     assert_eq!(who.claims["eidas_firstname"], "Javier");
     assert_eq!(who.claims["given_name"], "Javier");
 }
+
+#[tokio::test]
+async fn unknown_sessions_and_malformed_input_get_a_page_and_change_nothing() {
+    let c = cn_setup(CnOptions::default()).await;
+    let b = browser();
+    // An unknown or over-long selection session.
+    for session in ["nothing-here", &"x".repeat(100)] {
+        let r = b
+            .get(with_q(
+                &format!("{}/connector/countries", c.base),
+                &[("session", session)],
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "countries {session}");
+        let r = b
+            .post(format!("{}/connector/select", c.base))
+            .form(&[("session", session), ("country", "XE")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "select {session}");
+        assert!(r.headers().get("location").is_none());
+    }
+    // A session is used once: choosing twice sends one request only.
+    let st = begin(&c, Level::Substantial).await;
+    let (_, _) = choose(&c, &st.session, "XE").await;
+    let again = b
+        .post(format!("{}/connector/select", c.base))
+        .form(&[("session", st.session.as_str()), ("country", "XE")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    // The ACS without a SAMLResponse.
+    let r = b
+        .post(format!("{}/connector/acs", c.base))
+        .form(&[("RelayState", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // A parameter given twice at authorize (a page: nothing is trusted yet) and at token.
+    let r = b
+        .get(format!(
+            "{}/oidc/authorize?client_id=rp&client_id=rp-basic&request_uri=x",
+            c.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    let r = b
+        .post(format!("{}/oidc/token", c.base))
+        .body("grant_type=authorization_code&code=a&code=b")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_request");
+    // A Response to a request XE never got (its InResponseTo unknown): a page, no redirect.
+    let (req, _) = request_at_xe(&c, Level::Substantial).await;
+    let (xml, _) =
+        c.xe.answer_custom(
+            &req,
+            &demo_persons()[0],
+            Level::Substantial,
+            |_| {},
+            |r| r.in_response_to = Some("_never-sent".into()),
+            Carry::Encrypted,
+            true,
+        )
+        .unwrap();
+    let r = post_acs(&c, &xml).await;
+    assert_eq!(r.status(), 400);
+    // …and the genuine answer to that request still works.
+    let (good, _) =
+        c.xe.answer(&req, &demo_persons()[0], Level::Substantial, |_| {})
+            .unwrap();
+    assert!(callback_of(&post_acs(&c, &good).await).code.is_some());
+}

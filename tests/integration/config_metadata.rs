@@ -295,6 +295,10 @@ fn refuses_bad_connector_and_oidc_provider_settings() {
     // Refused at load.
     let at_load: Vec<(String, &str)> = vec![
         ("[connector]\nrequest_sp_type = \"both\"\n".into(), "request_sp_type"),
+        (
+            "[connector]\nmdsl_file = \"mdsl.xml\"\n".into(),
+            "needs mdsl_trust_anchors",
+        ),
         ("[connector]\nrequester_id = \"no-uri\"\n".into(), "requester_id"),
         ("[connector]\ncountries = [\"SE\"]\n".into(), "no [[peer]] with role proxy_service"),
         ("[oidc_provider]\nsigning_alg = \"HS256\"\n".into(), "signing_alg"),

@@ -230,3 +230,27 @@ async fn a_verified_request_that_breaks_a_rule_gets_a_signed_saml_error_posted_t
     );
     assert!(resp.encrypted_assertions.is_empty() && resp.assertions.is_empty());
 }
+
+/// A node without `[oidc_provider]`: the Connector's front is off, and says so.
+#[tokio::test]
+async fn without_an_oidc_provider_the_connector_endpoints_are_not_there() {
+    let n = node().await;
+    let c = reqwest::Client::new();
+    for (method, path) in [
+        ("GET", "/.well-known/openid-configuration"),
+        ("GET", "/oidc/jwks"),
+        ("POST", "/oidc/par"),
+        ("POST", "/oidc/token"),
+        ("GET", "/oidc/authorize?client_id=x"),
+        ("GET", "/connector/countries?session=x"),
+        ("POST", "/connector/acs"),
+    ] {
+        let rb = if method == "GET" {
+            c.get(format!("{}{path}", n.base))
+        } else {
+            c.post(format!("{}{path}", n.base)).form(&[("a", "b")])
+        };
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+    }
+}
