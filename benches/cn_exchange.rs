@@ -48,7 +48,7 @@ fn case(rt: &tokio::runtime::Runtime, kind: KeyKind) -> Case {
         entity_id: CN.into(),
         node_country: "NO".into(),
         endpoint: ACS.into(),
-        signing_certificates: vec![cn_cert],
+        signing_certificates: vec![cn_cert.clone()],
         encryption_certificates: vec![enc_cert],
         loas: vec![],
         attributes: vec![],
@@ -72,6 +72,7 @@ fn case(rt: &tokio::runtime::Runtime, kind: KeyKind) -> Case {
         valid_for: time::Duration::hours(24),
     };
     let cn_md = md.to_signed_xml(clock.now(), &signer).unwrap();
+    let cn_cert_for_ps = cn_cert;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
@@ -84,6 +85,7 @@ fn case(rt: &tokio::runtime::Runtime, kind: KeyKind) -> Case {
             ps_key,
             ps_cert.clone(),
             &cn_md,
+            std::slice::from_ref(&cn_cert_for_ps),
             demo_persons(),
             clock.clone(),
         )

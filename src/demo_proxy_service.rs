@@ -102,6 +102,7 @@ impl DemoProxyService {
         signing_key: crate::crypto::PrivateKey,
         signing_cert: Certificate,
         connector_metadata_xml: &str,
+        connector_anchors: &[Certificate],
         persons: Vec<DemoPerson>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
@@ -109,10 +110,16 @@ impl DemoProxyService {
             .map_err(|e| e.to_string())?;
         let doc = xml::parse(connector_metadata_xml.as_bytes(), &Limits::default())
             .map_err(|e| e.to_string())?;
-        // Our own metadata, handed over in process: read as trusted.
-        let entity =
-            crate::metadata::EntityDescriptor::parse(&Trusted::for_audit(doc.root_element()))
-                .map_err(|e| e.to_string())?;
+        // The Connector's metadata counts only once its signature verifies with an anchor: the
+        // keys its requests are checked with come from it.
+        let keys: Vec<PublicKey> = connector_anchors
+            .iter()
+            .map(|c| c.public_key().clone())
+            .collect();
+        let verified = verify_element(&doc, doc.root(), &keys, &VerifyOptions::default())
+            .map_err(|e| format!("the Connector's metadata: {e}"))?;
+        let entity = crate::metadata::EntityDescriptor::parse(&Trusted::from_verified(&verified))
+            .map_err(|e| e.to_string())?;
         let now = clock.now();
         let connector = PeerMetadata {
             entity,

@@ -756,6 +756,7 @@ fn demo_peers(config: &eidas_node::config::Config, base: &str, dir: &Path) -> Re
         key("xe-signing")?,
         cert("xe-signing")?,
         &connector_md,
+        std::slice::from_ref(&ps_cert),
         eidas_node::demo_proxy_service::demo_persons(),
         clock.clone(),
     )
@@ -1327,6 +1328,12 @@ fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
         let mut start = None;
         let mut server = None;
         if a.start.is_some() || a.prepare {
+            if trust_anchors.is_empty() {
+                return Err(anyhow!(
+                    "--start and --prepare need --trust-anchor: the test Proxy-Service checks the \
+                     Connector's requests with keys from its metadata, once that verifies"
+                ));
+            }
             // The test Proxy-Service answers the target's Connector: it needs its metadata.
             let client = eidas_node::outbound::client(
                 std::time::Duration::from_secs(15),
@@ -1366,6 +1373,7 @@ fn conformance_connector(a: ConnectorConformanceArgs) -> Result<()> {
                     key,
                     cert,
                     &md,
+                    &trust_anchors,
                     eidas_node::demo_proxy_service::demo_persons(),
                     Arc::new(eidas_node::clock::SystemClock),
                 )

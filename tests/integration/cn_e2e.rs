@@ -154,6 +154,7 @@ auth = \"client_secret_basic\"\nclient_secret_file = \"rp-secret\"\n\n\
             k,
             c,
             &connector_md,
+            std::slice::from_ref(&p256().cert),
             demo_persons(),
             clock.clone(),
         )
@@ -1641,4 +1642,54 @@ async fn unknown_sessions_and_malformed_input_get_a_page_and_change_nothing() {
         c.xe.answer(&req, &demo_persons()[0], Level::Substantial, |_| {})
             .unwrap();
     assert!(callback_of(&post_acs(&c, &good).await).code.is_some());
+}
+
+#[test]
+fn the_demo_proxy_service_takes_a_connectors_metadata_only_when_it_verifies() {
+    let g = generate(KeyKind::EcP256, "ps", "XE", 0, 3650).unwrap();
+    let md = eidas_node::metadata::ours::OurMetadata {
+        role: eidas_node::metadata::ours::Role::Connector,
+        entity_id: "https://cn.example/metadata".into(),
+        node_country: "NO".into(),
+        endpoint: "https://cn.example/acs".into(),
+        signing_certificates: vec![p256().cert.clone()],
+        encryption_certificates: vec![p256().cert.clone()],
+        loas: vec![],
+        attributes: vec![],
+        sp_type: None,
+        requester_id_demanded: false,
+        protocol_versions: vec!["1.4".into()],
+        application_identifier: "t".into(),
+        organization: eidas_node::metadata::ours::Organization {
+            name: "t".into(),
+            display_name: "t".into(),
+            url: "https://cn.example".into(),
+        },
+        contacts: vec![],
+        valid_for: time::Duration::hours(1),
+    }
+    .to_signed_xml(time::OffsetDateTime::now_utc(), &p256().signer())
+    .unwrap();
+    let make = |anchor: &Certificate, xml: &str| {
+        let g = generate(KeyKind::EcP256, "ps", "XE", 0, 3650).unwrap();
+        DemoProxyService::new(
+            "XE",
+            "https://ps.example",
+            false,
+            g.key,
+            g.cert,
+            xml,
+            std::slice::from_ref(anchor),
+            demo_persons(),
+            Arc::new(SystemClock),
+        )
+    };
+    assert!(make(&p256().cert, &md).is_ok());
+    let wrong = make(&g.cert, &md).err().expect("another anchor");
+    assert!(wrong.contains("the Connector's metadata"), "{wrong}");
+    let tampered = md.replace("https://cn.example/acs", "https://evil.example/acs");
+    assert!(
+        make(&p256().cert, &tampered).is_err(),
+        "an ACS changed after signing"
+    );
 }

@@ -788,3 +788,20 @@ async fn a_connector_that_believes_any_response_fails_every_response_check() {
         assert_eq!(outcome(id), "fail", "{id}\n{stdout}");
     }
 }
+
+#[test]
+fn the_connector_runner_needs_a_trust_anchor_to_play_a_proxy_service() {
+    let o = Command::new(env!("CARGO_BIN_EXE_eidas-node"))
+        .args([
+            "conformance",
+            "connector",
+            "--metadata",
+            "https://localhost:1/connector/metadata",
+            "--start",
+            "https://localhost:1/rp",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("need --trust-anchor"));
+}
